@@ -1,0 +1,1 @@
+"""Durable planning patterns for LangGraph."""

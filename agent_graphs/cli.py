@@ -1,0 +1,207 @@
+"""The ``agent-graphs`` command: run a graph on a goal, resume, list and show threads.
+
+Exit codes: 0 the run finished with an answer; 1 it failed or stopped with an error
+(the thread stays resumable); 2 bad usage; 3 paused, waiting for a person's approval;
+130 interrupted by Ctrl-C (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from langgraph.types import Command
+
+from agent_graphs.context import context_from
+from agent_graphs.graphs import GRAPHS, compile_graph, run_config, saved_context
+from agent_graphs.models import describe_model
+from agent_graphs.render import Printer
+from checkpoints import db_path, get_thread, history, list_threads, open_saver
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_APPROVAL, EXIT_CTRL_C = 0, 1, 2, 3, 130
+
+_CONTEXT_FLAGS = {
+    "planner_model": "--planner-model",
+    "executor_model": "--executor-model",
+    "critic_model": "--critic-model",
+    "max_replans": "--max-replans",
+    "max_steps": "--max-steps",
+    "max_tokens": "--max-tokens",
+    "tool_timeout": "--tool-timeout",
+    "workspace": "--workspace",
+    "corpus_dir": "--corpus",
+    "outbox": "--outbox",
+}
+_TYPES = {"max_replans": int, "max_steps": int, "max_tokens": int, "tool_timeout": float}
+
+
+def _add_context_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model for every role (e.g. openai:gpt-4o, local:1.5b)")
+    for field, flag in _CONTEXT_FLAGS.items():
+        parser.add_argument(flag, dest=field, type=_TYPES.get(field, str), default=None)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    values = {f: getattr(args, f) for f in _CONTEXT_FLAGS if getattr(args, f, None) is not None}
+    if getattr(args, "model", None):
+        for role in ("planner_model", "executor_model", "critic_model"):
+            values.setdefault(role, args.model)
+    return values
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="agent-graphs", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", help="checkpoint database (default $AGENT_GRAPHS_DB or "
+                   "./.agent_graphs/checkpoints.sqlite)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a graph on a goal")
+    run.add_argument("goal")
+    run.add_argument("--graph", default="plan_execute", choices=sorted(GRAPHS))
+    run.add_argument("--thread", help="thread id (default: a new one)")
+    run.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    _add_context_flags(run)
+
+    res = sub.add_parser("resume", help="continue a paused or interrupted thread")
+    res.add_argument("thread")
+    decide = res.add_mutually_exclusive_group()
+    decide.add_argument("--approve", action="store_true", help="approve the pending request")
+    decide.add_argument("--reject", nargs="?", const="", metavar="REASON",
+                        help="reject the pending request, optionally saying why")
+    decide.add_argument("--edit", metavar="JSON", help="approve with these tool arguments")
+    decide.add_argument("--answer", metavar="JSON", help="a raw resume payload (JSON)")
+    res.add_argument("--interrupt-id", help="which pending request (default: all of them)")
+    res.add_argument("--json", action="store_true")
+    _add_context_flags(res)
+
+    threads = sub.add_parser("threads", help="list threads in the database")
+    threads.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="show a thread's state, pending requests, history")
+    show.add_argument("thread")
+    show.add_argument("--history", action="store_true")
+    show.add_argument("--json", action="store_true")
+    return p
+
+
+def _stream(graph: Any, payload: Any, config: dict, context: Any) -> Iterator[tuple[str, Any]]:
+    yield from graph.stream(payload, config, context=context, stream_mode=["custom", "updates"])
+
+
+def _drive(graph: Any, payload: Any, config: dict, overrides: dict, out: Printer) -> int:
+    """Stream a run to the terminal and turn how it ended into an exit code."""
+    ctx = context_from(overrides)
+    thread = config["configurable"]["thread_id"]
+    out.start(thread, {r: describe_model(ctx.role_model(r)) for r in
+                       ("planner", "executor", "critic")})
+    try:
+        for mode, chunk in _stream(graph, payload, config, ctx):
+            if mode == "custom":
+                out.event(chunk)
+    except KeyboardInterrupt:
+        out.stopped(thread, "interrupted by Ctrl-C")
+        return EXIT_CTRL_C
+    except Exception as err:  # noqa: BLE001 - every failure is reported, state is kept
+        out.stopped(thread, f"{type(err).__name__}: {err}")
+        return EXIT_FAILED
+    snapshot = graph.get_state(config)
+    if snapshot.interrupts:
+        out.waiting(thread, [{"id": i.id, "value": i.value} for i in snapshot.interrupts])
+        return EXIT_APPROVAL
+    out.final(thread, snapshot.values)
+    return EXIT_OK if snapshot.values.get("status") == "done" else EXIT_FAILED
+
+
+def _resume_payload(args: argparse.Namespace) -> Any:
+    if args.approve:
+        return {"action": "approve"}
+    if args.reject is not None:
+        return {"action": "reject", "reason": args.reject}
+    if args.edit is not None:
+        return {"action": "edit", "args": json.loads(args.edit)}
+    if args.answer is not None:
+        return json.loads(args.answer)
+    return None
+
+
+def cmd_run(args: argparse.Namespace, out: Printer) -> int:
+    overrides = _overrides(args)
+    thread = args.thread or uuid.uuid4().hex[:12]
+    with open_saver(args.db) as saver:
+        if get_thread(saver, thread):
+            out.error(f"thread {thread!r} already exists; resume it or pick another id")
+            return EXIT_USAGE
+        graph = compile_graph(args.graph, saver)
+        config = run_config(thread, graph_id=args.graph, context=overrides)
+        return _drive(graph, {"goal": args.goal}, config, overrides, out)
+
+
+def cmd_resume(args: argparse.Namespace, out: Printer) -> int:
+    with open_saver(args.db) as saver:
+        tup = saver.get_tuple({"configurable": {"thread_id": args.thread, "checkpoint_ns": ""}})
+        if tup is None:
+            out.error(f"no thread {args.thread!r} in {db_path(args.db)}")
+            return EXIT_USAGE
+        graph_id = (tup.metadata or {}).get("graph_id") or "plan_execute"
+        overrides = {**saved_context(tup.metadata), **_overrides(args)}
+        graph = compile_graph(graph_id, saver)
+        config = run_config(args.thread, graph_id=graph_id, context=overrides)
+        snapshot = graph.get_state(config)
+        try:
+            payload = _resume_payload(args)
+        except json.JSONDecodeError as err:
+            out.error(f"not valid JSON: {err}")
+            return EXIT_USAGE
+        if snapshot.interrupts:
+            if payload is None:
+                out.waiting(args.thread, [{"id": i.id, "value": i.value}
+                                          for i in snapshot.interrupts])
+                return EXIT_APPROVAL
+            ids = [i.id for i in snapshot.interrupts]
+            if args.interrupt_id and args.interrupt_id not in ids:
+                out.error(f"no pending request {args.interrupt_id!r}; pending: {', '.join(ids)}")
+                return EXIT_USAGE
+            chosen = [args.interrupt_id] if args.interrupt_id else ids
+            command: Any = Command(resume={i: payload for i in chosen})
+        elif snapshot.next:
+            if payload is not None:
+                out.error("nothing is waiting for a decision; run resume without one")
+                return EXIT_USAGE
+            command = None  # crashed or stopped mid-run: continue from the last checkpoint
+        else:
+            out.final(args.thread, snapshot.values)
+            return EXIT_OK if snapshot.values.get("status") == "done" else EXIT_FAILED
+        return _drive(graph, command, config, overrides, out)
+
+
+def cmd_threads(args: argparse.Namespace, out: Printer) -> int:
+    with open_saver(args.db) as saver:
+        out.threads(list_threads(saver))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, out: Printer) -> int:
+    with open_saver(args.db) as saver:
+        info = get_thread(saver, args.thread)
+        if info is None:
+            out.error(f"no thread {args.thread!r} in {db_path(args.db)}")
+            return EXIT_USAGE
+        out.thread(info, history(saver, args.thread) if args.history else None)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``agent-graphs`` command."""
+    args = _parser().parse_args(argv)
+    out = Printer(json_mode=getattr(args, "json", False))
+    commands = {"run": cmd_run, "resume": cmd_resume, "threads": cmd_threads, "show": cmd_show}
+    return commands[args.command](args, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Model calls that must answer in a shape: retried with feedback, then a clear error.
+
+Structured output uses named function calling (``method="function_calling"``), which
+both OpenAI and llama.cpp's stock server enforce; tool calls force the one tool by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ModelOutputError(RuntimeError):
+    """The model kept answering in a way that could not be used."""
+
+
+def add_usage(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
+    """Reducer that sums token counts."""
+    left, right = left or {}, right or {}
+    return {k: left.get(k, 0) + right.get(k, 0) for k in left.keys() | right.keys()}
+
+
+def usage_of(message: Any) -> dict[str, int]:
+    """Token counts the provider reported for one reply (empty if it reported none)."""
+    meta = getattr(message, "usage_metadata", None) or {}
+    return {k: int(meta.get(k, 0)) for k in ("input_tokens", "output_tokens") if k in meta}
+
+
+def _retry_note(problem: str, raw: Any) -> HumanMessage:
+    said = ""
+    if isinstance(raw, AIMessage):
+        said = json.dumps(raw.tool_calls, default=str)[:1500] if raw.tool_calls else raw.text[:1500]
+    return HumanMessage(
+        f"Your previous answer could not be used: {problem}\n"
+        f"<previous_answer>{said}</previous_answer>\nAnswer again, fixing exactly that."
+    )
+
+
+def structured(
+    model: BaseChatModel,
+    schema: type[T],
+    messages: Sequence[BaseMessage],
+    *,
+    attempts: int = 3,
+    check: Callable[[T], list[str]] | None = None,
+    on_retry: Callable[[int, str], None] | None = None,
+) -> tuple[T, dict[str, int]]:
+    """Ask ``model`` for a ``schema`` object, feeding problems back until it fits.
+
+    Args:
+        model: Any chat model that supports tool calling.
+        schema: The pydantic model the answer must fit.
+        messages: The prompt.
+        attempts: How many answers to try before giving up.
+        check: Extra validation; returns problems, empty when the object is usable.
+        on_retry: Called with (attempt, problem) before each retry, for progress events.
+
+    Returns:
+        The parsed object and the tokens used across all attempts.
+
+    Raises:
+        ModelOutputError: Every attempt was malformed or failed ``check``.
+    """
+    runnable = model.with_structured_output(schema, method="function_calling", include_raw=True)
+    history = list(messages)
+    usage: dict[str, int] = {}
+    problem = "no answer"
+    for attempt in range(1, attempts + 1):
+        out = runnable.invoke(history)
+        raw = out.get("raw")
+        usage = add_usage(usage, usage_of(raw))
+        parsed = out.get("parsed")
+        if out.get("parsing_error") is not None or parsed is None:
+            problem = f"it did not fit the {schema.__name__} schema ({out.get('parsing_error')})"
+        else:
+            problems = check(parsed) if check else []
+            if not problems:
+                return parsed, usage
+            problem = "; ".join(problems)
+        if attempt < attempts:
+            if on_retry:
+                on_retry(attempt, problem)
+            history.append(_retry_note(problem, raw))
+    raise ModelOutputError(
+        f"{schema.__name__}: no usable answer after {attempts} attempts; last problem: {problem}"
+    )
+
+
+def forced_tool_call(
+    model: BaseChatModel,
+    tool: BaseTool,
+    messages: Sequence[BaseMessage],
+    *,
+    attempts: int = 2,
+    check: Callable[[dict[str, Any]], str | None] | None = None,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Make ``model`` call ``tool`` (forced by name) and return the arguments it chose.
+
+    Raises:
+        ModelOutputError: No attempt produced a call whose arguments pass ``check``.
+    """
+    runnable = model.bind_tools([tool], tool_choice=tool.name)
+    history = list(messages)
+    usage: dict[str, int] = {}
+    problem = "no answer"
+    for attempt in range(1, attempts + 1):
+        reply = runnable.invoke(history)
+        usage = add_usage(usage, usage_of(reply))
+        calls = [c for c in getattr(reply, "tool_calls", []) if c["name"] == tool.name]
+        if not calls:
+            bad = getattr(reply, "invalid_tool_calls", None)
+            problem = f"no call to {tool.name}" + (f" ({bad[0].get('error')})" if bad else "")
+        else:
+            args = calls[0]["args"]
+            problem = check(args) if check else None
+            if problem is None:
+                return args, usage
+        if attempt < attempts:
+            history.append(_retry_note(problem, reply))
+    raise ModelOutputError(f"{tool.name}: no usable call after {attempts} attempts; {problem}")

@@ -1,0 +1,36 @@
+"""Shared fixtures: an isolated working directory and checkpointers to run graphs on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from checkpoints import open_saver
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each test in its own folder with no provider configured and no tracing."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGSMITH_API_KEY", "AGENT_GRAPHS_MODEL",
+                "AGENT_GRAPHS_DB", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def checkpointer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """Every durable test runs twice: in memory and on a real SQLite file."""
+    if request.param == "memory":
+        yield InMemorySaver()
+    else:
+        with open_saver(tmp_path / "checkpoints.sqlite") as saver:
+            yield saver
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> dict[str, str]:
+    """Context values that keep the workspace and outbox inside the test's folder."""
+    return {"workspace": str(tmp_path / "ws"), "outbox": str(tmp_path / "outbox.jsonl")}

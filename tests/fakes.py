@@ -1,0 +1,108 @@
+"""One scripted chat model for every test: replays AIMessages, records what it was sent.
+
+Supports ``bind_tools`` (tools are recorded, ``tool_choice`` too) and
+``with_structured_output`` (LangChain's own tool-calling parser turns a scripted tool
+call into the pydantic object, so malformed scripted output fails the way a real
+model's would).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field
+
+from agent_graphs import models
+
+Reply = AIMessage | str | Exception | Callable[[list[BaseMessage]], AIMessage]
+_ids = itertools.count()
+
+
+def call(name: str, **args: Any) -> AIMessage:
+    """A scripted reply that calls tool (or structured-output schema) ``name``."""
+    return AIMessage(
+        content="", tool_calls=[{"name": name, "args": args, "id": f"call_{next(_ids)}"}]
+    )
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replays ``replies`` in order; each call records its messages and bound kwargs."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    replies: list[Any] = Field(default_factory=list)
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+    bound: list[dict[str, Any]] = Field(default_factory=list)
+    name: str | None = "scripted"
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls.append(list(messages))
+        self.bound.append(kwargs)
+        if not self.replies:
+            raise AssertionError(f"{self.name}: script exhausted after {len(self.calls)} calls")
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        if callable(reply):
+            reply = reply(list(messages))
+        if isinstance(reply, str):
+            reply = AIMessage(content=reply)
+        reply = reply.model_copy(
+            update={"usage_metadata": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}}
+        )
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any):
+        """Record the tools as OpenAI would receive them."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any):
+        """Accept (and ignore) ``method=``: tool calling is the only method here."""
+        kwargs.pop("method", None)
+        kwargs.pop("strict", None)
+        return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+
+    @property
+    def remaining(self) -> int:
+        """How many scripted replies have not been used."""
+        return len(self.replies)
+
+
+def install(**scripts: list[Reply]) -> dict[str, ScriptedChatModel]:
+    """Register ``fake:<role>`` models replaying the given scripts; return them by role."""
+    fakes = {role: ScriptedChatModel(replies=list(replies), name=role) for role, replies in scripts.items()}
+
+    def provider(name: str, max_tokens: int) -> BaseChatModel:
+        if name not in fakes:
+            raise ValueError(f"no scripted model {name!r}; have {sorted(fakes)}")
+        return fakes[name]
+
+    models.register_provider("fake", provider)
+    return fakes
+
+
+def fake_context(**overrides: Any) -> dict[str, Any]:
+    """Context values that point every role at its scripted model."""
+    return {
+        "planner_model": "fake:planner",
+        "executor_model": "fake:executor",
+        "critic_model": "fake:critic",
+        **overrides,
+    }

@@ -1,0 +1,246 @@
+"""Every route of the plan-and-execute graph, driven by scripted models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+
+from agent_graphs.graphs import compile_graph, run_config
+from agent_graphs.llm import ModelOutputError
+from tests.fakes import call, fake_context, install
+
+
+def step(id, tool, args, deps=(), desc=None):
+    return {"id": id, "description": desc or f"do {id}", "tool": tool, "args": args,
+            "depends_on": list(deps), "expected_output": "a result"}
+
+
+def plan(*steps):
+    return call("Plan", steps=list(steps))
+
+
+OK = call("StepEvaluation", success=True, issues="", suggestion="")
+
+
+def run(checkpointer, dirs, goal="goal", thread="t1", **ctx):
+    graph = compile_graph("plan_execute", checkpointer)
+    config = run_config(thread, graph_id="plan_execute")
+    events = []
+    for mode, chunk in graph.stream({"goal": goal}, config, context=fake_context(**dirs, **ctx),
+                                    stream_mode=["custom", "updates"]):
+        if mode == "custom":
+            events.append(chunk)
+    return graph, config, events
+
+
+def test_success_path_uses_dependency_results(checkpointer, dirs):
+    fakes = install(
+        planner=[plan(step("s1", "calculator", {"expression": "2+3"}),
+                      step("s2", "calculator", {"expression": "s1*10"}, deps=["s1"])),
+                 "The answer is 50."],
+        executor=[call("calculator", expression="2+3"), call("calculator", expression="5*10")],
+        critic=[OK, OK],
+    )
+    graph, config, events = run(checkpointer, dirs)
+    values = graph.get_state(config).values
+    assert values["status"] == "done"
+    assert values["final_answer"] == "The answer is 50."
+    assert values["results"]["s1"]["output"] == "5"
+    assert values["results"]["s2"]["output"] == "50"
+    # the executor saw step s1's result when filling in s2's arguments
+    assert "<result step='s1'>5</result>" in fakes["executor"].calls[1][0].content
+    # the executor was forced to call exactly the step's tool
+    assert fakes["executor"].bound[0]["tool_choice"] == "calculator"
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "plan_created" and kinds[-1] == "finished"
+    assert kinds.count("step_started") == 2 and kinds.count("step_evaluated") == 2
+    assert values["usage"]["output_tokens"] > 0
+    assert all(f.remaining == 0 for f in fakes.values())
+
+
+def test_tool_failure_replans_and_keeps_completed_steps(checkpointer, dirs):
+    fakes = install(
+        planner=[plan(step("s1", "calculator", {"expression": "1+1"}),
+                      step("s2", "calculator", {"expression": "1/0"}, deps=["s1"])),
+                 plan(step("s3", "calculator", {"expression": "2*3"}, deps=["s1"])),
+                 "6"],
+        executor=[call("calculator", expression="1+1"), call("calculator", expression="1/0"),
+                  call("calculator", expression="2*3")],
+        critic=[OK, OK],  # no critic call for the failed tool: the tool said what went wrong
+    )
+    graph, config, events = run(checkpointer, dirs)
+    values = graph.get_state(config).values
+    assert values["status"] == "done"
+    assert values["replans"] == 1
+    assert [s["id"] for s in values["plan"]] == ["s1", "s3"]
+    assert set(values["results"]) == {"s1", "s3"}
+    assert len(values["failures"]) == 1 and values["failures"][0]["step_id"] == "s2"
+    # the replanner saw the failure and the kept result
+    replan_prompt = fakes["planner"].calls[1][0].content
+    assert "s2" in replan_prompt and "<step id='s1'" in replan_prompt
+    assert sum(e["event"] == "step_started" for e in events) == 3  # s1 ran once, not again
+    assert all(f.remaining == 0 for f in fakes.values())
+
+
+def test_critic_failure_replans(checkpointer, dirs):
+    install(
+        planner=[plan(step("s1", "search", {"query": "acme revenue"})),
+                 plan(step("s2", "search", {"query": "acme quarterly revenue 2025"})),
+                 "done"],
+        executor=[call("search", query="acme revenue"),
+                  call("search", query="acme quarterly revenue 2025")],
+        critic=[call("StepEvaluation", success=False, issues="no figures", suggestion="narrow"),
+                OK],
+    )
+    graph, config, _ = run(checkpointer, dirs)
+    values = graph.get_state(config).values
+    assert values["status"] == "done" and values["replans"] == 1
+    assert values["failures"][0]["evaluation"]["issues"] == "no figures"
+
+
+def test_replan_limit_ends_with_reason(checkpointer, dirs):
+    fakes = install(
+        planner=[plan(step("s1", "calculator", {"expression": "1/0"}))],
+        executor=[call("calculator", expression="1/0")],
+        critic=[],
+    )
+    graph, config, _ = run(checkpointer, dirs, max_replans=0)
+    values = graph.get_state(config).values
+    assert values["status"] == "failed"
+    assert "replan limit (0)" in values["final_answer"] and "s1" in values["final_answer"]
+    assert graph.get_state(config).next == ()
+    assert fakes["planner"].remaining == 0
+
+
+def test_invalid_plans_go_back_as_feedback(checkpointer, dirs):
+    fakes = install(
+        planner=[plan(step("s1", "teleport", {})),
+                 plan(step("a", "calculator", {}, deps=["b"]), step("b", "calculator", {}, deps=["a"])),
+                 call("Plan", steps="not a list"),
+                 plan(step("s1", "calculator", {"expression": "1"})),
+                 "1"],
+        executor=[call("calculator", expression="1")],
+        critic=[OK],
+    )
+    graph, config, events = run(checkpointer, dirs, max_plan_attempts=4)
+    assert graph.get_state(config).values["status"] == "done"
+    feedback = [m[-1].content for m in fakes["planner"].calls[1:4]]
+    assert "unknown tool 'teleport'" in feedback[0]
+    assert "cycle" in feedback[1]
+    assert "did not fit the Plan schema" in feedback[2]
+    assert sum(e["event"] == "plan_rejected" for e in events) == 3
+
+
+def test_invalid_plan_limit_raises_clear_error_and_stays_resumable(checkpointer, dirs):
+    install(planner=[plan(step("s1", "teleport", {}))] * 2, executor=[], critic=[])
+    with pytest.raises(ModelOutputError, match="unknown tool 'teleport'"):
+        run(checkpointer, dirs, max_plan_attempts=2)
+    graph = compile_graph("plan_execute", checkpointer)
+    config = run_config("t1", graph_id="plan_execute")
+    assert graph.get_state(config).next == ("plan",)
+    # a better model (or a retry) continues the same thread from its checkpoint
+    install(planner=[plan(step("s1", "calculator", {"expression": "4"})), "4"],
+            executor=[call("calculator", expression="4")], critic=[OK])
+    graph.invoke(None, config, context=fake_context(**dirs))
+    assert graph.get_state(config).values["status"] == "done"
+
+
+def test_bad_executor_output_is_a_failed_step(checkpointer, dirs):
+    install(
+        planner=[plan(step("s1", "calculator", {"expression": "1"})),
+                 plan(step("s2", "calculator", {"expression": "2"})), "2"],
+        executor=["I refuse to call tools", call("calculator", wrong="x"),
+                  call("calculator", expression="2")],
+        critic=[OK],
+    )
+    graph, config, _ = run(checkpointer, dirs)
+    values = graph.get_state(config).values
+    assert values["status"] == "done"
+    assert "executor" in values["failures"][0]["error"]
+
+
+def test_step_limit(checkpointer, dirs):
+    install(
+        planner=[plan(step("s1", "calculator", {"expression": "1"}),
+                      step("s2", "calculator", {"expression": "2"}))],
+        executor=[call("calculator", expression="1")],
+        critic=[OK],
+    )
+    graph, config, _ = run(checkpointer, dirs, max_steps=1)
+    values = graph.get_state(config).values
+    assert values["status"] == "failed" and "step limit (1)" in values["final_answer"]
+
+
+def test_low_recursion_limit_stops_gracefully(dirs):
+    install(
+        planner=[plan(*[step(f"s{i}", "calculator", {"expression": str(i)}) for i in range(9)])],
+        executor=[call("calculator", expression=str(i)) for i in range(9)],
+        critic=[OK] * 9,
+    )
+    graph = compile_graph("plan_execute")
+    try:
+        out = graph.invoke({"goal": "g"}, {"recursion_limit": 15}, context=fake_context(**dirs))
+    except GraphRecursionError:  # pragma: no cover - the point of the test
+        pytest.fail("the graph hit LangGraph's recursion limit instead of stopping itself")
+    assert out["status"] == "failed" and "recursion limit" in out["final_answer"]
+
+
+def email_plan():
+    return plan(step("s1", "send_email", {"to": "vp@acme.example", "subject": "Hi", "body": "Q2"},
+                     desc="email the VP"))
+
+
+def outbox(dirs) -> list[dict]:
+    path = Path(dirs["outbox"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_high_risk_tool_waits_for_approval_then_runs_once(checkpointer, dirs):
+    install(planner=[email_plan(), "sent"],
+            executor=[call("send_email", to="vp@acme.example", subject="Hi", body="Q2")],
+            critic=[OK])
+    graph, config, events = run(checkpointer, dirs)
+    snapshot = graph.get_state(config)
+    assert snapshot.next == ("approve",) and outbox(dirs) == []
+    request = snapshot.interrupts[0].value
+    assert request["tool"] == "send_email" and request["risk"] == "high"
+    assert request["why"] == "email the VP" and request["args"]["to"] == "vp@acme.example"
+    assert any(e["event"] == "approval_requested" for e in events)
+    graph.invoke(Command(resume={snapshot.interrupts[0].id: "approve"}), config,
+                 context=fake_context(**dirs))
+    assert graph.get_state(config).values["status"] == "done"
+    assert len(outbox(dirs)) == 1
+
+
+def test_rejection_reaches_the_replanner(checkpointer, dirs):
+    fakes = install(planner=[email_plan(), plan(), "not sent"],
+                    executor=[call("send_email", to="vp@acme.example", subject="Hi", body="Q2")],
+                    critic=[])
+    graph, config, _ = run(checkpointer, dirs)
+    graph.invoke(Command(resume={"action": "reject", "reason": "not before Monday"}), config,
+                 context=fake_context(**dirs))
+    values = graph.get_state(config).values
+    assert outbox(dirs) == []
+    assert "not before Monday" in fakes["planner"].calls[1][0].content
+    assert values["failures"][0]["rejected"] is True
+
+
+def test_edit_and_bad_payload(checkpointer, dirs):
+    install(planner=[email_plan(), "sent"],
+            executor=[call("send_email", to="vp@acme.example", subject="Hi", body="Q2")],
+            critic=[OK])
+    graph, config, _ = run(checkpointer, dirs)
+    ctx = fake_context(**dirs)
+    for bad in ("maybe", {"action": "edit"}, {"action": "edit", "args": {"to": 5}}):
+        graph.invoke(Command(resume=bad), config, context=ctx)
+        snapshot = graph.get_state(config)
+        assert snapshot.next == ("approve",), bad
+        assert "not applied" in snapshot.interrupts[0].value["error"]
+    assert outbox(dirs) == []
+    graph.invoke(Command(resume={"action": "edit", "args": {
+        "to": "ceo@acme.example", "subject": "Hi", "body": "Q2"}}), config, context=ctx)
+    assert [m["to"] for m in outbox(dirs)] == ["ceo@acme.example"]
