@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from langgraph.managed import RemainingSteps
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from agent_graphs.llm import add_usage
-from typing_extensions import TypedDict
 
 
 class Step(BaseModel):
@@ -110,6 +110,8 @@ class State(InputState, OutputState, total=False):
     """What the current step's tool returned (or why it did not run)."""
     failures: Annotated[list[dict[str, Any]], operator.add]
     """Every failed step attempt, kept for replanning and for the record."""
+    stop_reason: str
+    """Why the run stopped before reaching the goal (a limit), if it did."""
     replans: int
     """How many times the plan was revised."""
     steps_run: int

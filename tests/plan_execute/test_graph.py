@@ -163,16 +163,25 @@ def test_bad_executor_output_is_a_failed_step(checkpointer, dirs):
     assert "executor" in values["failures"][0]["error"]
 
 
-def test_step_limit(checkpointer, dirs):
+def test_step_limit_counts_steps_across_replans(checkpointer, dirs):
     install(
         planner=[plan(step("s1", "calculator", {"expression": "1"}),
-                      step("s2", "calculator", {"expression": "2"}))],
-        executor=[call("calculator", expression="1")],
+                      step("s2", "calculator", {"expression": "1/0"})),
+                 plan(step("s3", "calculator", {"expression": "2"}))],
+        executor=[call("calculator", expression="1"), call("calculator", expression="1/0")],
         critic=[OK],
     )
-    graph, config, _ = run(checkpointer, dirs, max_steps=1)
+    graph, config, _ = run(checkpointer, dirs, max_steps=2)
     values = graph.get_state(config).values
-    assert values["status"] == "failed" and "step limit (1)" in values["final_answer"]
+    assert values["status"] == "failed" and "step limit (2)" in values["final_answer"]
+    assert "Completed steps: s1" in values["final_answer"]
+
+
+def test_plan_longer_than_step_limit_is_rejected(checkpointer, dirs):
+    install(planner=[plan(step("s1", "calculator", {}), step("s2", "calculator", {}))],
+            executor=[], critic=[])
+    with pytest.raises(ModelOutputError, match="use at most 1"):
+        run(checkpointer, dirs, max_steps=1, max_plan_attempts=1)
 
 
 def test_low_recursion_limit_stops_gracefully(dirs):
