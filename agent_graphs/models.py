@@ -5,12 +5,14 @@ Names:
   ``OPENAI_BASE_URL``, so any OpenAI-compatible server (vLLM, Ollama, llama.cpp) works.
 - ``local`` / ``local:0.5b`` / ``local:1.5b`` / ``local:/path/to/model.gguf``: the embedded
   offline model, a llama.cpp server on loopback started on demand (see ``local_model``).
-- ``<prefix>:<anything>`` for a prefix registered with :func:`register_provider` (tests
-  register scripted fakes this way, also inside child processes).
+- ``<prefix>:<anything>`` for a prefix registered with :func:`register_provider`. Modules
+  named in ``AGENT_GRAPHS_MODEL_PLUGINS`` (comma-separated) are imported first so they can
+  register providers in any process, the dev server included (tests use it for fakes).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -33,9 +35,16 @@ def _split(name: str) -> tuple[str, str]:
     return prefix.strip().lower(), rest.strip()
 
 
+def _load_plugins() -> None:
+    for module in filter(None, os.environ.get("AGENT_GRAPHS_MODEL_PLUGINS", "").split(",")):
+        importlib.import_module(module.strip())
+
+
 def load_chat_model(name: str, *, max_tokens: int = 1024) -> BaseChatModel:
     """Return a chat model for ``name`` that generates at most ``max_tokens`` per call."""
     prefix, rest = _split(name)
+    if prefix not in _providers:
+        _load_plugins()
     if prefix in _providers:
         return _providers[prefix](rest, max_tokens)
     if prefix == "openai":
