@@ -1,9 +1,10 @@
-"""The one human-approval gate every graph uses: ``interrupt()`` until a valid decision.
+"""The one human-approval gate every graph uses, and the policy that decides when to ask.
 
 A resume payload may be ``"approve"`` / ``True``, ``"reject"`` / ``False``, or a dict
-``{"action": "approve" | "reject" | "edit", "reason": str, "args": {...}}``. A payload
-that does not fit does not fail the run: the gate asks again, with the error in the new
-request, so the run stays paused and nothing is lost.
+``{"action": "approve" | "reject" | "edit", "reason": str, "args": {...}, "by": str}``.
+A payload that does not fit does not fail the run: the gate asks again, with the error in
+the new request, so the run stays paused and nothing is lost. Requests and decisions go
+to the audit trail beside the checkpoints.
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+from langgraph.config import get_config
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field, ValidationError
 
+from agent_graphs.context import Context
 from agent_graphs.events import emit
+from checkpoints import audit
+
+RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 
 
 class Decision(BaseModel):
@@ -23,8 +29,9 @@ class Decision(BaseModel):
     action: Literal["approve", "reject", "edit"] = Field(description="What to do")
     reason: str = Field(default="", description="Why; the agent sees it on reject")
     args: dict[str, Any] | None = Field(
-        default=None, description="New tool arguments, required for edit"
+        default=None, description="New tool arguments (or {'steps': [...]} for a plan)"
     )
+    by: str = Field(default="", description="Who decided, for the audit trail")
 
 
 _WORDS = {
@@ -45,23 +52,54 @@ def parse_decision(payload: Any) -> Decision:
         try:
             decision = Decision.model_validate(payload)
         except ValidationError as err:
-            raise ValueError(f"bad decision: {err.errors()[0]['msg']} at {err.errors()[0]['loc']}")
+            first = err.errors()[0]
+            raise ValueError(f"bad decision: {first['msg']} at {first['loc']}") from None
         if decision.action == "edit" and not isinstance(decision.args, dict):
-            raise ValueError("an edit needs 'args': the new tool arguments as an object")
+            raise ValueError("an edit needs 'args': the new arguments as an object")
         return decision
     raise ValueError(f"a decision must be a string or an object, not {type(payload).__name__}")
 
 
+def gate_reasons(
+    ctx: Context, *, risk: str, confidence: float | None = None, tokens_used: int = 0,
+    budget_limit: int = 0,
+) -> list[str]:
+    """Say why a call needs a person's yes under ``ctx``'s strategies (empty: it doesn't).
+
+    The risk comes from the tool's owner, never from the model; HIGH always asks.
+    """
+    reasons = []
+    if risk == "high":
+        reasons.append("high-risk tool: irreversible, always needs a person's yes")
+    elif RISK_ORDER.get(risk, 2) >= RISK_ORDER[ctx.approval_risk]:
+        reasons.append(f"{risk}-risk tool and approval_risk is {ctx.approval_risk}")
+    if ctx.min_confidence > 0 and confidence is not None and confidence < ctx.min_confidence:
+        reasons.append(f"planner confidence {confidence:.2f} is below {ctx.min_confidence:.2f}")
+    if ctx.token_budget > 0 and tokens_used >= (budget_limit or ctx.token_budget):
+        reasons.append(
+            f"{tokens_used} tokens used; the approved budget is {budget_limit or ctx.token_budget}"
+        )
+    return reasons
+
+
+def thread_id() -> str:
+    """The id of the thread this node runs in (``no-thread`` without a checkpointer)."""
+    return str(get_config().get("configurable", {}).get("thread_id", "no-thread"))
+
+
 def request_approval(
-    request: dict[str, Any], *, check_args: Callable[[dict[str, Any]], dict[str, Any]]
+    request: dict[str, Any], *, key: str, check_args: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> Decision:
     """Pause the run until a person decides on ``request``; return a valid Decision.
 
     Args:
-        request: What the person sees: tool, args, risk, why, step.
+        request: What the person sees: kind, tool, args, risk, reasons, why, step.
+        key: Stable id of this request (the call's idempotency key), for the audit trail.
         check_args: Validates edited arguments (raises with a readable message) and
             returns them cleaned; runs before anything executes.
     """
+    thread = thread_id()
+    audit.record("approval_requested", thread_id=thread, key=key, actor="agent", data=request)
     emit("approval_requested", **request)
     pending = request
     while True:
@@ -72,6 +110,10 @@ def request_approval(
             decision = parse_decision(payload)
             if decision.action == "edit":
                 decision.args = check_args(decision.args or {})
-            return decision
+            break
         except Exception as err:  # noqa: BLE001 - any validation failure is reported back
             pending = {**request, "error": f"Your answer was not applied: {err}"}
+    audit.record("approval_decided", thread_id=thread, key=key, actor=decision.by or "person",
+                 data=decision.model_dump())
+    emit("approval_decided", key=key, action=decision.action, reason=decision.reason)
+    return decision

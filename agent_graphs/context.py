@@ -14,9 +14,6 @@ from typing import Any, Literal
 
 ENV_PREFIX = "AGENT_GRAPHS_"
 
-ApprovalMode = Literal["actions", "plan", "confidence", "budget", "none"]
-
-
 def default_model() -> str:
     """Name the model used by every role that has no setting of its own.
 
@@ -96,12 +93,39 @@ class Context:
     outbox: str = _setting(
         "outbox", "./.agent_graphs/outbox.jsonl", "File send_email appends to without SMTP"
     )
-    approval: str = _setting(
-        "approval",
-        "actions",
-        "When to ask a person: 'actions' (HIGH-risk tools), 'plan' (the plan first, then "
-        "HIGH-risk tools), 'confidence', 'budget', or 'none' (HIGH-risk tools still ask)",
+    approval_risk: Literal["high", "medium", "low"] = _setting(
+        "approval_risk",
+        "high",
+        "Action-level gating: tools at or above this risk ('high', 'medium' or 'low') ask a "
+        "person first; HIGH-risk tools always ask",
     )
+    approve_plan: bool = _setting(
+        "approve_plan", False, "Plan approval: show each new plan to a person before it runs",
+        bool,
+    )
+    min_confidence: float = _setting(
+        "min_confidence",
+        0.0,
+        "Confidence gating: a step the planner rated below this confidence (0-1) asks a "
+        "person first; 0 turns it off",
+        float,
+    )
+    token_budget: int = _setting(
+        "token_budget",
+        0,
+        "Budget gating: after this many model tokens the run asks a person before each "
+        "further step, granting another budget per yes; 0 turns it off",
+        int,
+    )
+
+    def __post_init__(self) -> None:
+        if self.approval_risk not in ("high", "medium", "low"):
+            raise ValueError(f"approval_risk must be high, medium or low, not {self.approval_risk!r}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be between 0 and 1, not {self.min_confidence}")
+        for name in ("max_replans", "max_plan_attempts", "max_steps", "max_tokens", "token_budget"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
 
     def role_model(self, role: Literal["planner", "executor", "critic"]) -> str:
         """Return the model name configured for ``role``."""

@@ -133,7 +133,7 @@ def make_calculator_tool() -> BaseTool:
     """Build the ``calculator`` tool."""
 
     def calculator(expression: str) -> str:
-        """Evaluate an arithmetic expression exactly, e.g. "(13.00 - 9.20) / 9.20 * 100".
+        """Evaluate an arithmetic expression exactly, e.g. "(250 - 200) / 200 * 100".
 
         Supports + - * / // % ** and parentheses, the names pi and e, and the
         functions round, abs, min, max, sqrt, floor, ceil and log (log(x) or

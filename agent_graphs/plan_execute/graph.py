@@ -12,12 +12,11 @@ import json
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
-from langgraph.config import get_config
 from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent_graphs.approval import request_approval
+from agent_graphs.approval import gate_reasons, request_approval, thread_id
 from agent_graphs.context import Context
 from agent_graphs.events import emit
 from agent_graphs.llm import ModelOutputError, forced_tool_call, structured, usage_of
@@ -32,6 +31,7 @@ from agent_graphs.plan_execute.state import (
     validate_plan,
 )
 from agent_graphs.tooling import toolbox_for
+from checkpoints import audit
 from tools import Risk, ToolError
 
 # Supersteps one more step can take: execute, approve, act, evaluate, replan, finish.
@@ -60,7 +60,18 @@ def _plan_check(ctx: Context, tools: set[str], done: set[str], allow_empty: bool
     return check
 
 
-def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def _feedback(state: State) -> str:
+    last = (state.get("failures") or [None])[-1]
+    if last and last.get("kind") == "plan_rejected":
+        return f"\n\n<feedback>A person rejected the last plan: {last['error']}</feedback>"
+    return ""
+
+
+def _after_planning(ctx: Context) -> Literal["review_plan", "execute"]:
+    return "review_plan" if ctx.approve_plan else "execute"
+
+
+def plan(state: State, runtime: Runtime[Context]) -> Command[Literal["review_plan", "execute"]]:
     """Write the first plan; an invalid plan goes back to the planner as feedback."""
     ctx = _context(runtime)
     box = toolbox_for(ctx)
@@ -68,14 +79,59 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     new_plan, usage = structured(
         _model(ctx, "planner"),
         Plan,
-        [HumanMessage(prompt)],
+        [HumanMessage(prompt + _feedback(state))],
         attempts=ctx.max_plan_attempts,
         check=_plan_check(ctx, set(box.names()), set(), allow_empty=False),
         on_retry=lambda n, problem: emit("plan_rejected", attempt=n, problem=problem),
     )
     steps = [step.model_dump() for step in new_plan.steps]
     emit("plan_created", steps=steps)
-    return {"plan": steps, "results": {}, "replans": 0, "steps_run": 0, "usage": usage}
+    update = {"plan": steps, "results": {}, "steps_run": state.get("steps_run", 0),
+              "replans": state.get("replans", 0), "usage": usage}
+    return Command(goto=_after_planning(ctx), update=update)
+
+
+def review_plan(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["execute", "plan", "replan", "finish"]]:
+    """Plan approval: a person approves, edits or rejects a new plan before it runs."""
+    ctx = _context(runtime)
+    box = toolbox_for(ctx)
+    results = state.get("results") or {}
+    kept = [s for s in state["plan"] if s["id"] in results]
+    new = [s for s in state["plan"] if s["id"] not in results]
+
+    def check(args: dict[str, Any]) -> dict[str, Any]:
+        edited = Plan.model_validate(args)
+        problems = _plan_check(ctx, set(box.names()), set(results), allow_empty=False)(edited)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {"steps": [step.model_dump() for step in edited.steps]}
+
+    replans = state.get("replans", 0)
+    risks = {box.risk(s["tool"]).value for s in new}
+    decision = request_approval(
+        {"kind": "plan", "goal": state["goal"], "steps": new,
+         "risk": max(risks, key=["low", "medium", "high"].index, default="low"),
+         "reasons": ["plan approval is on"],
+         "how_to_answer": "approve | reject (+reason: the planner sees it) | "
+                          "edit with {'steps': [...]}"},
+        key=f"{thread_id()}:plan:{replans}:{len(state.get('failures') or [])}",
+        check_args=check,
+    )
+    if decision.action == "approve":
+        return Command(goto="execute")
+    if decision.action == "edit":
+        return Command(goto="execute", update={"plan": kept + decision.args["steps"]})
+    rejection = {"kind": "plan_rejected", "step_id": None, "tool": None, "ok": False,
+                 "error": decision.reason or "no reason given",
+                 "evaluation": {"success": False, "issues": "a person rejected the plan: "
+                                + (decision.reason or "no reason given"), "suggestion": ""}}
+    if replans >= ctx.max_replans:
+        reason = f"a person rejected the plan and the replan limit ({ctx.max_replans}) is reached"
+        return Command(goto="finish", update={"failures": [rejection], "stop_reason": reason})
+    update = {"failures": [rejection], "replans": replans + 1}
+    return Command(goto="replan" if results else "plan", update=update)
 
 
 def execute(
@@ -119,7 +175,7 @@ def execute(
             return str(err)
         return None
 
-    thread = get_config().get("configurable", {}).get("thread_id", "no-thread")
+    thread = thread_id()
     steps_run = state.get("steps_run", 0) + 1
     pending = {
         "step_id": step["id"],
@@ -137,12 +193,17 @@ def execute(
         outcome = {**pending, "args": step["args"], "ok": False, "error": f"executor: {err}"}
         return Command(goto="evaluate", update={**update, "pending": None, "outcome": outcome})
     pending["args"] = box.validate_args(step["tool"], args)
+    tokens = sum((state.get("usage") or {}).values()) + sum(usage.values())
+    pending["reasons"] = gate_reasons(
+        ctx, risk=pending["risk"], confidence=step.get("confidence"), tokens_used=tokens,
+        budget_limit=state.get("budget_limit", 0),
+    )
     update |= {"pending": pending, "usage": usage}
-    return Command(goto="approve" if pending["risk"] == Risk.HIGH.value else "act", update=update)
+    return Command(goto="approve" if pending["reasons"] else "act", update=update)
 
 
 def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["act", "evaluate"]]:
-    """Ask a person before a HIGH-risk call; a rejection becomes a failed step."""
+    """Ask a person before a gated call; a rejection becomes a failed step."""
     ctx = _context(runtime)
     box = toolbox_for(ctx)
     pending = state["pending"]
@@ -153,24 +214,30 @@ def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["act", "
             "tool": pending["tool"],
             "args": pending["args"],
             "risk": pending["risk"],
+            "reasons": pending["reasons"],
             "why": step["description"],
             "step_id": step["id"],
+            "plan": [f"{s['id']}: {s['tool']} - {s['description']}" for s in state["plan"]],
             "goal": state["goal"],
             "idempotency_key": pending["key"],
             "delivery": box.delivery(pending["tool"]),
             "how_to_answer": "approve | reject (+reason) | edit with new args",
         },
+        key=pending["key"],
         check_args=lambda args: box.validate_args(pending["tool"], args),
     )
-    emit("approval_decided", step_id=step["id"], action=decision.action, reason=decision.reason)
     if decision.action == "reject":
         why = f"a person rejected the call to {pending['tool']}"
         outcome = {**pending, "ok": False, "rejected": True,
                    "error": why + (f": {decision.reason}" if decision.reason else "")}
         return Command(goto="evaluate", update={"outcome": outcome})
+    update: dict[str, Any] = {"pending": {**pending, "approved_by": decision.by or "person"}}
     if decision.action == "edit":
-        return Command(goto="act", update={"pending": {**pending, "args": decision.args}})
-    return Command(goto="act")
+        update["pending"]["args"] = decision.args
+    if any("tokens used" in r for r in pending["reasons"]):
+        spent = sum((state.get("usage") or {}).values())
+        update["budget_limit"] = spent + ctx.token_budget  # each yes grants one more budget
+    return Command(goto="act", update=update)
 
 
 def act(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -186,6 +253,13 @@ def act(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         outcome = {**pending, "ok": True, "output": output}
     except ToolError as err:
         outcome = {**pending, "ok": False, "error": str(err)}
+    if pending["risk"] != Risk.LOW.value:
+        audit.record(
+            "tool_executed", thread_id=thread_id(), key=pending["key"],
+            actor=pending.get("approved_by", "agent"),
+            data={"tool": pending["tool"], "args": pending["args"], "risk": pending["risk"],
+                  "ok": outcome["ok"], "result": outcome.get("output") or outcome.get("error")},
+        )
     emit("step_finished", step_id=pending["step_id"], ok=outcome["ok"],
          output=_clip(outcome.get("output") or outcome.get("error"), 300))
     return {"outcome": outcome}
@@ -222,7 +296,9 @@ def evaluate(
     return Command(goto="replan", update=update)
 
 
-def replan(state: State, runtime: Runtime[Context]) -> Command[Literal["execute", "finish"]]:
+def replan(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["review_plan", "execute", "finish"]]:
     """Plan the remaining steps around the failure, keeping completed steps."""
     ctx = _context(runtime)
     box = toolbox_for(ctx)
@@ -254,8 +330,11 @@ def replan(state: State, runtime: Runtime[Context]) -> Command[Literal["execute"
     kept = [s for s in state["plan"] if s["id"] in results]
     steps = [step.model_dump() for step in new_plan.steps]
     emit("replanned", replan=state.get("replans", 0) + 1, steps=steps)
-    update = {"plan": kept + steps, "replans": state.get("replans", 0) + 1, "usage": usage}
-    return Command(goto="execute" if steps else "finish", update=update)
+    # A plan rejected by a person was already counted as a replan by review_plan.
+    rejected = failed.get("kind") == "plan_rejected"
+    replans = state.get("replans", 0) + (0 if rejected else 1)
+    update = {"plan": kept + steps, "replans": replans, "usage": usage}
+    return Command(goto=_after_planning(ctx) if steps else "finish", update=update)
 
 
 def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -284,6 +363,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 builder = StateGraph(State, context_schema=Context, input_schema=InputState,
                      output_schema=OutputState)
 builder.add_node(plan)
+builder.add_node(review_plan)
 builder.add_node(execute)
 builder.add_node(approve)
 builder.add_node(act)
@@ -291,7 +371,6 @@ builder.add_node(evaluate)
 builder.add_node(replan)
 builder.add_node(finish)
 builder.add_edge(START, "plan")
-builder.add_edge("plan", "execute")
 builder.add_edge("act", "evaluate")
 builder.set_finish_point("finish")
 

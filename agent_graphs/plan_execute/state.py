@@ -26,6 +26,9 @@ class Step(BaseModel):
         default_factory=list, description="Ids of earlier steps whose results this step needs"
     )
     expected_output: str = Field(description="What a successful result looks like")
+    confidence: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="How sure you are this step is right, 0 to 1"
+    )
 
 
 class Plan(BaseModel):
@@ -112,6 +115,8 @@ class State(InputState, OutputState, total=False):
     """Every failed step attempt, kept for replanning and for the record."""
     stop_reason: str
     """Why the run stopped before reaching the goal (a limit), if it did."""
+    budget_limit: int
+    """Tokens a person has approved so far under budget gating (0: the Context budget)."""
     replans: int
     """How many times the plan was revised."""
     steps_run: int
