@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -32,6 +32,16 @@ def usage_of(message: Any) -> dict[str, int]:
     """Token counts the provider reported for one reply (empty if it reported none)."""
     meta = getattr(message, "usage_metadata", None) or {}
     return {k: int(meta.get(k, 0)) for k in ("input_tokens", "output_tokens") if k in meta}
+
+
+def _explain(error: Any) -> str:
+    """Say briefly what was wrong with a parsed answer (pydantic errors, one per field)."""
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {str(e.get('input'))[:60]!r})"
+            for e in error.errors()[:5]
+        )
+    return str(error).strip().splitlines()[0][:300] if str(error).strip() else repr(error)
 
 
 def _retry_note(problem: str, raw: Any) -> HumanMessage:
@@ -79,7 +89,8 @@ def structured(
         usage = add_usage(usage, usage_of(raw))
         parsed = out.get("parsed")
         if out.get("parsing_error") is not None or parsed is None:
-            problem = f"it did not fit the {schema.__name__} schema ({out.get('parsing_error')})"
+            problem = (f"it did not fit the {schema.__name__} schema: "
+                       f"{_explain(out.get('parsing_error') or 'no tool call')}")
         else:
             problems = check(parsed) if check else []
             if not problems:

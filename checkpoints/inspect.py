@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 INTERRUPT = "__interrupt__"
+# Writes that say what happened to a task rather than what it produced (LangGraph's
+# CONTROL_WRITES): a task with any other write has finished.
+_CONTROL = frozenset({INTERRUPT, "__resume__", "__error__", "__error_source_node__"})
+_NULL_TASK = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
@@ -37,25 +40,52 @@ class ThreadInfo:
         return "pending" if self.next else "done"
 
 
-def thread_ids(saver: SqliteSaver) -> list[str]:
+def thread_ids(saver: BaseCheckpointSaver) -> list[str]:
     """Return every thread id, most recently updated first."""
     # NOTE: checkpoint ids are time-ordered UUIDv6, so MAX() is the newest checkpoint.
-    rows = saver.conn.execute(
-        "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' "
-        "GROUP BY thread_id ORDER BY MAX(checkpoint_id) DESC"
-    ).fetchall()
-    return [row[0] for row in rows]
+    conn = getattr(saver, "conn", None)
+    if conn is not None and hasattr(conn, "execute"):  # SqliteSaver: one query
+        rows = conn.execute(
+            "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' "
+            "GROUP BY thread_id ORDER BY MAX(checkpoint_id) DESC"
+        ).fetchall()
+        return [row[0] for row in rows]
+    newest: dict[str, str] = {}  # any other saver (e.g. InMemorySaver): walk its list
+    for tup in saver.list(None):
+        conf = tup.config["configurable"]
+        if conf.get("checkpoint_ns", "") == "":
+            tid = str(conf["thread_id"])
+            newest[tid] = max(newest.get(tid, ""), conf["checkpoint_id"])
+    return sorted(newest, key=newest.__getitem__, reverse=True)
+
+
+def _pending_interrupts(tup: CheckpointTuple) -> list[dict[str, Any]]:
+    """Interrupts still waiting for an answer: those of tasks that have not finished.
+
+    A task's INTERRUPT write stays in the log after the task is resumed and finishes
+    (until the next checkpoint), so an answered interrupt must not count as pending;
+    e.g. one of two parallel approvals answered while the other still waits.
+    """
+    asked: dict[str, list[Any]] = {}
+    finished: set[str] = set()
+    for task_id, channel, value in tup.pending_writes or []:
+        if task_id == _NULL_TASK:
+            continue
+        if channel == INTERRUPT:
+            items = value if isinstance(value, list | tuple) else [value]
+            asked[task_id] = list(items)  # the newest question a task asked wins
+        elif channel not in _CONTROL:
+            finished.add(task_id)
+    return [
+        {"id": getattr(item, "id", None), "value": getattr(item, "value", item)}
+        for task_id, items in asked.items() if task_id not in finished
+        for item in items
+    ]
 
 
 def _summarise(thread_id: str, tup: CheckpointTuple) -> ThreadInfo:
     checkpoint, metadata = tup.checkpoint, tup.metadata or {}
-    interrupts = []
-    ran = set()
-    for task_id, channel, value in tup.pending_writes or []:
-        if channel == INTERRUPT:
-            for item in value if isinstance(value, list | tuple) else [value]:
-                interrupts.append({"id": getattr(item, "id", None), "value": item.value})
-        ran.add(task_id)
+    interrupts = _pending_interrupts(tup)
     values = dict(checkpoint.get("channel_values", {}))
     branches = [k.split(":", 2)[-1] for k in values if k.startswith("branch:to:")]
     return ThreadInfo(
@@ -75,7 +105,7 @@ def get_thread(saver: BaseCheckpointSaver, thread_id: str) -> ThreadInfo | None:
     return _summarise(thread_id, tup) if tup else None
 
 
-def list_threads(saver: SqliteSaver) -> list[ThreadInfo]:
+def list_threads(saver: BaseCheckpointSaver) -> list[ThreadInfo]:
     """Return a summary of every thread, most recently updated first."""
     infos = (get_thread(saver, tid) for tid in thread_ids(saver))
     return [info for info in infos if info is not None]

@@ -19,6 +19,7 @@ from langgraph.types import Command
 from agent_graphs.approval import gate_reasons, request_approval, thread_id
 from agent_graphs.context import Context
 from agent_graphs.events import emit
+from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm import ModelOutputError, forced_tool_call, structured, usage_of
 from agent_graphs.models import load_chat_model
 from agent_graphs.plan_execute import prompts
@@ -28,6 +29,7 @@ from agent_graphs.plan_execute.state import (
     Plan,
     State,
     StepEvaluation,
+    plan_schema,
     validate_plan,
 )
 from agent_graphs.tooling import toolbox_for
@@ -78,7 +80,7 @@ def plan(state: State, runtime: Runtime[Context]) -> Command[Literal["review_pla
     prompt = prompts.PLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"])
     new_plan, usage = structured(
         _model(ctx, "planner"),
-        Plan,
+        plan_schema(box.names(), ctx.max_steps),
         [HumanMessage(prompt + _feedback(state))],
         attempts=ctx.max_plan_attempts,
         check=_plan_check(ctx, set(box.names()), set(), allow_empty=False),
@@ -158,8 +160,11 @@ def execute(
 
     box = toolbox_for(ctx)
     emit("step_started", step_id=step["id"], description=step["description"], tool=step["tool"])
+    # Dependencies first, then any other finished step: small planners often forget to
+    # declare that a calculation needs the searches before it.
+    order = step["depends_on"] + [sid for sid in results if sid not in step["depends_on"]]
     earlier = "\n".join(
-        f"<result step='{d}'>{_clip(results[d]['output'])}</result>" for d in step["depends_on"]
+        f"<result step='{sid}'>{_clip(results[sid]['output'])}</result>" for sid in order
     )
     prompt = prompts.EXECUTOR_PROMPT.format(
         tool=step["tool"],
@@ -321,7 +326,7 @@ def replan(
     )
     new_plan, usage = structured(
         _model(ctx, "planner"),
-        Plan,
+        plan_schema(box.names(), ctx.max_steps),
         [HumanMessage(prompt)],
         attempts=ctx.max_plan_attempts,
         check=_plan_check(ctx, set(box.names()), set(results), allow_empty=True),
@@ -374,4 +379,6 @@ builder.add_edge(START, "plan")
 builder.add_edge("act", "evaluate")
 builder.set_finish_point("finish")
 
-graph = builder.compile(name="Plan and Execute")
+# The dev server sets no recursion limit (LangGraph's default is 25): give Studio runs the
+# same generous one as the CLI; the Context limits still end every loop first.
+graph = builder.compile(name="Plan and Execute").with_config(recursion_limit=RECURSION_LIMIT)

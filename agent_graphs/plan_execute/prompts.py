@@ -1,15 +1,19 @@
 """Prompts of the plan-and-execute graph (``str.format`` placeholders)."""
 
-PLANNER_PROMPT = """You plan how to reach a goal with tools. Write the fewest steps that \
-reach the goal; each step calls exactly one tool. A later step may use the result of an \
-earlier one by listing it in depends_on. Do not add a step for writing the final answer: \
-it is written from the results automatically.
+PLANNER_PROMPT = """Plan the tool calls that reach the goal, one tool per step. Use \
+search to look facts up and calculator for arithmetic. Use write_file or send_email only if \
+the goal asks for a file or an email. Do not add a step for the final answer.
 
-<tools>
+Tools:
 {tools}
-</tools>
 
-<goal>{goal}</goal>"""
+Example. Goal: What is the total of Globex's Q3 and Q4 2025 revenue?
+Plan: {{"steps": [
+{{"id": "s1", "description": "Find Globex Q3 2025 revenue", "tool": "search", "args": {{"query": "Globex Q3 2025 revenue"}}, "depends_on": [], "expected_output": "Q3 revenue"}},
+{{"id": "s2", "description": "Find Globex Q4 2025 revenue", "tool": "search", "args": {{"query": "Globex Q4 2025 revenue"}}, "depends_on": [], "expected_output": "Q4 revenue"}},
+{{"id": "s3", "description": "Add the two revenues", "tool": "calculator", "args": {{"expression": "q3 + q4"}}, "depends_on": ["s1", "s2"], "expected_output": "the total"}}]}}
+
+Goal: {goal}"""
 
 REPLANNER_PROMPT = """You plan how to reach a goal with tools. A step failed, so write \
 the steps that remain, taking the failure into account. Completed steps keep their \

@@ -7,7 +7,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Annotated, Any, Literal
 
 from langgraph.managed import RemainingSteps
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from typing_extensions import TypedDict
 
 from agent_graphs.llm import add_usage
@@ -19,13 +19,11 @@ class Step(BaseModel):
     id: str = Field(description="Short unique id such as 's1'")
     description: str = Field(description="What this step does and why")
     tool: str = Field(description="Name of the one tool this step calls")
-    args: dict[str, Any] = Field(
-        default_factory=dict, description="Arguments for the tool, as the tool's schema says"
-    )
+    args: dict[str, Any] = Field(description="Arguments for the tool, as the tool's schema says")
     depends_on: list[str] = Field(
         default_factory=list, description="Ids of earlier steps whose results this step needs"
     )
-    expected_output: str = Field(description="What a successful result looks like")
+    expected_output: str = Field(description="What a successful result looks like, briefly")
     confidence: float = Field(
         default=1.0, ge=0.0, le=1.0, description="How sure you are this step is right, 0 to 1"
     )
@@ -35,6 +33,24 @@ class Plan(BaseModel):
     """An ordered list of tool steps that together achieve the goal."""
 
     steps: list[Step] = Field(description="The steps, in the order they should run")
+
+
+def plan_schema(tools: list[str], max_steps: int) -> type[Plan]:
+    """Return a Plan schema whose ``tool`` field only admits ``tools``, at most ``max_steps``.
+
+    Function calling turns the schema into the model's grammar (llama.cpp) or a strict
+    schema hint (OpenAI), so a small model cannot name a tool that does not exist.
+    """
+    names = tuple(sorted(tools))
+    step = create_model(
+        "Step", __base__=Step,
+        tool=(Literal[names], Field(description="Name of the one tool this step calls")),
+    )
+    return create_model(
+        "Plan", __base__=Plan,
+        steps=(list[step], Field(max_length=max(1, max_steps),
+                                 description="The steps, in the order they should run")),
+    )
 
 
 class StepEvaluation(BaseModel):
