@@ -1,4 +1,5 @@
-"""The ``agent-graphs`` command: run a graph on a goal, resume, list and show threads.
+"""The ``agent-graphs`` command: run a graph on a goal, resume, list and show threads,
+list and answer approval requests, read the audit trail.
 
 Exit codes: 0 the run finished with an answer; 1 it failed or stopped with an error
 (the thread stays resumable); 2 bad usage; 3 paused, waiting for a person's approval;
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -18,9 +20,11 @@ from langgraph.types import Command
 
 from agent_graphs.context import context_from
 from agent_graphs.graphs import GRAPHS, compile_graph, run_config, saved_context
+from agent_graphs.hitl import find_approval, pending_approvals, resume_map, who
 from agent_graphs.models import describe_model
 from agent_graphs.render import Printer
-from checkpoints import db_path, get_thread, history, list_threads, open_saver
+from checkpoints import audit, db_path, get_thread, history, list_threads, open_saver
+from checkpoints.sqlite import DB_ENV
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_APPROVAL, EXIT_CTRL_C = 0, 1, 2, 3, 130
 
@@ -76,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     decide.add_argument("--edit", metavar="JSON", help="approve with these tool arguments")
     decide.add_argument("--answer", metavar="JSON", help="a raw resume payload (JSON)")
     res.add_argument("--interrupt-id", help="which pending request (default: all of them)")
+    res.add_argument("--by", metavar="NAME",
+                     help="who decides, for the audit trail (default: your OS user name)")
     res.add_argument("--json", action="store_true")
     _add_context_flags(res)
 
@@ -86,6 +92,23 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("thread")
     show.add_argument("--history", action="store_true")
     show.add_argument("--json", action="store_true")
+
+    approvals = sub.add_parser(
+        "approvals", help="list requests waiting for approval in every thread, or show one",
+        description="agent-graphs approvals            list every pending request\n"
+                    "agent-graphs approvals show ID    show one request in full\n"
+                    "answer with: agent-graphs resume THREAD --interrupt-id ID "
+                    "--approve | --reject R | --edit JSON",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    approvals.add_argument("verb", nargs="?", choices=["list", "show"], default="list")
+    approvals.add_argument("interrupt_id", nargs="?", help="the request to show")
+    approvals.add_argument("--json", action="store_true")
+
+    trail = sub.add_parser("audit", help="list the audit trail: approval requests, decisions, "
+                           "MEDIUM/HIGH tool executions")
+    trail.add_argument("--thread", help="only this thread")
+    trail.add_argument("--limit", type=int, default=200, help="most recent N records")
+    trail.add_argument("--json", action="store_true")
     return p
 
 
@@ -121,14 +144,15 @@ def _drive(graph: Any, payload: Any, config: dict, overrides: dict, out: Printer
 
 
 def _resume_payload(args: argparse.Namespace) -> Any:
+    by = args.by or who()
     if args.approve:
-        return {"action": "approve"}
+        return {"action": "approve", "by": by}
     if args.reject is not None:
-        return {"action": "reject", "reason": args.reject}
+        return {"action": "reject", "reason": args.reject, "by": by}
     if args.edit is not None:
-        return {"action": "edit", "args": json.loads(args.edit)}
+        return {"action": "edit", "args": json.loads(args.edit), "by": by}
     if args.answer is not None:
-        return json.loads(args.answer)
+        return json.loads(args.answer)  # signed in resume_map when it is a decision
     return None
 
 
@@ -169,9 +193,19 @@ def cmd_resume(args: argparse.Namespace, out: Printer) -> int:
             if args.interrupt_id and args.interrupt_id not in ids:
                 out.error(f"no pending request {args.interrupt_id!r}; pending: {', '.join(ids)}")
                 return EXIT_USAGE
-            chosen = [args.interrupt_id] if args.interrupt_id else ids
-            command: Any = Command(resume={i: payload for i in chosen})
-        elif snapshot.next:
+            # answering one of several leaves the others pending: the run goes on as
+            # far as it can and pauses again for them
+            decisions = {args.interrupt_id: payload} if args.interrupt_id else payload
+            try:
+                command: Any = Command(resume=resume_map(ids, decisions,
+                                                         by=args.by or who()))
+            except ValueError as err:
+                out.error(str(err))
+                return EXIT_USAGE
+        elif snapshot.next or snapshot.tasks:
+            # NOTE: `next` leaves out tasks that finished in a step whose checkpoint was
+            # never written (a kill between a task's writes and the step's checkpoint);
+            # they still show in `tasks`, and resuming commits their writes.
             if payload is not None:
                 out.error("nothing is waiting for a decision; run resume without one")
                 return EXIT_USAGE
@@ -198,11 +232,40 @@ def cmd_show(args: argparse.Namespace, out: Printer) -> int:
     return EXIT_OK
 
 
+def cmd_approvals(args: argparse.Namespace, out: Printer) -> int:
+    with open_saver(args.db) as saver:
+        if args.verb == "list":
+            if args.interrupt_id:
+                out.error("to see one request: agent-graphs approvals show INTERRUPT_ID")
+                return EXIT_USAGE
+            out.approvals(pending_approvals(saver))
+            return EXIT_OK
+        if not args.interrupt_id:
+            out.error("which request? agent-graphs approvals show INTERRUPT_ID")
+            return EXIT_USAGE
+        found = find_approval(saver, args.interrupt_id)
+        if found is None:
+            out.error(f"no pending request {args.interrupt_id!r} in {db_path(args.db)}")
+            return EXIT_USAGE
+        out.approval(found)
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace, out: Printer) -> int:
+    out.audit(audit.read(thread_id=args.thread, path=db_path(args.db), limit=args.limit))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``agent-graphs`` command."""
     args = _parser().parse_args(argv)
+    if args.db:
+        # Nodes write the audit trail to the default database ($AGENT_GRAPHS_DB): point it
+        # at --db so the trail lives beside these checkpoints.
+        os.environ[DB_ENV] = str(db_path(args.db).resolve())
     out = Printer(json_mode=getattr(args, "json", False))
-    commands = {"run": cmd_run, "resume": cmd_resume, "threads": cmd_threads, "show": cmd_show}
+    commands = {"run": cmd_run, "resume": cmd_resume, "threads": cmd_threads, "show": cmd_show,
+                "approvals": cmd_approvals, "audit": cmd_audit}
     return commands[args.command](args, out)
 
 

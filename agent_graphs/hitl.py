@@ -117,7 +117,7 @@ def _signed(payload: Any, by: str | None) -> Any:
         return payload
     if isinstance(payload, dict):
         return {**payload, "by": by}
-    return {**decision.model_dump(exclude_none=True), "by": by}
+    return {"action": decision.action, "by": by}
 
 
 def resume_map(

@@ -61,6 +61,9 @@ def load_chat_model(name: str, *, max_tokens: int = 1024) -> BaseChatModel:
             # NOTE: langchain-openai sends only max_completion_tokens, which llama.cpp's
             # server ignores; without max_tokens generation runs to the context limit.
             extra_body={"max_tokens": max_tokens},
+            # A 0.5B model wanders when sampled; greedy decoding keeps plans on track and
+            # makes runs repeatable.
+            temperature=0,
         )
     raise ValueError(
         f"Unknown model {name!r}: use 'openai:<model>', 'local', 'local:1.5b' or "

@@ -7,6 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from checkpoints import ThreadInfo
+from checkpoints.audit import AuditRecord
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -22,7 +23,8 @@ class Printer:
         self.json_mode = json_mode
         self.stream = stream or sys.stdout
 
-    def _json(self, kind: str, **data: Any) -> None:
+    def _json(self, kind: str, /, **data: Any) -> None:
+        # positional-only: events carry their own "kind" field (a request's kind)
         print(json.dumps({"type": kind, **data}, default=str), file=self.stream, flush=True)
 
     def _line(self, text: str = "") -> None:
@@ -84,17 +86,23 @@ class Printer:
         for item in interrupts:
             value = item["value"]
             if isinstance(value, dict):
-                self._line(f"request {item['id']}: {value.get('tool')}({_short(value.get('args'))})")
-                self._line(f"  risk {value.get('risk')}; why: {_short(value.get('why'))}")
+                self._line(f"request {item['id']}: {_what(value)}")
+                self._line(f"  risk {value.get('risk')}; {'; '.join(value.get('reasons') or [])}")
+                if value.get("why"):
+                    self._line(f"  why: {_short(value['why'])}")
                 if value.get("error"):
                     self._line(f"  {value['error']}")
             else:
                 self._line(f"request {item['id']}: {_short(value)}")
         pick = f" --interrupt-id {interrupts[0]['id']}" if len(interrupts) > 1 else ""
+        edit = ("'{\"steps\": [...]}'" if _kind(interrupts[0]["value"]) == "plan"
+                else "'{\"arg\": \"new value\"}'")
         self._line("answer with one of:")
         self._line(f"  agent-graphs resume {thread}{pick} --approve")
         self._line(f"  agent-graphs resume {thread}{pick} --reject \"reason\"")
-        self._line(f"  agent-graphs resume {thread}{pick} --edit '{{\"arg\": \"new value\"}}'")
+        self._line(f"  agent-graphs resume {thread}{pick} --edit {edit}")
+        if pick:
+            self._line("  (without --interrupt-id the answer applies to every request)")
 
     def stopped(self, thread: str, why: str) -> None:
         if self.json_mode:
@@ -133,6 +141,76 @@ class Printer:
         for h in past or []:
             self._line(f"  {h['created_at'][:19]} step {h['step']} {h['source']} "
                        f"{h['checkpoint_id']}")
+
+
+    def approvals(self, pending: list[Any]) -> None:
+        """List pending requests (``hitl.PendingApproval``) across threads."""
+        if self.json_mode:
+            return self._json("approvals", approvals=[p.to_dict() for p in pending])
+        if not pending:
+            return self._line("nothing is waiting for approval")
+        for p in pending:
+            self._line(f"{p.interrupt_id}  thread {p.thread_id}  {p.risk or '?'} risk  "
+                       f"{_what(p.request, 100)}")
+            self._line(f"    {'; '.join(p.reasons) or '(no reason given)'}")
+        self._line("show one: agent-graphs approvals show INTERRUPT_ID")
+        self._line("answer:   agent-graphs resume THREAD --interrupt-id INTERRUPT_ID "
+                   "--approve | --reject \"reason\" | --edit JSON")
+
+    def approval(self, pending: Any) -> None:
+        """Show one pending request in full, with how to answer it."""
+        if self.json_mode:
+            return self._json("approval", approval=pending.to_dict())
+        request = pending.request
+        self._line(f"request {pending.interrupt_id} (thread {pending.thread_id})")
+        self._line(f"  {_what(request, 300)}")
+        for key, value in request.items():
+            if key in ("steps", "plan") and isinstance(value, list):
+                self._line(f"  {key}:")
+                for item in value:
+                    line = (f"{item['id']} {item['tool']} {json.dumps(item.get('args', {}))} - "
+                            f"{item['description']}" if isinstance(item, dict) else str(item))
+                    self._line(f"    {_short(line, 200)}")
+            elif key not in ("kind",):
+                self._line(f"  {key}: {_short(value, 300)}")
+        pick = f"agent-graphs resume {pending.thread_id} --interrupt-id {pending.interrupt_id}"
+        self._line("answer with one of:")
+        self._line(f"  {pick} --approve")
+        self._line(f"  {pick} --reject \"reason\"")
+        self._line(f"  {pick} --edit JSON")
+
+    def audit(self, records: list[AuditRecord]) -> None:
+        """List audit records, oldest first."""
+        if self.json_mode:
+            return self._json("audit", records=[vars(r) for r in records])
+        if not records:
+            return self._line("the audit trail is empty")
+        for r in records:
+            data = r.data
+            if r.kind == "approval_decided":
+                what = f"{data.get('action')} {data.get('reason') or ''}".rstrip()
+                if data.get("args"):
+                    what += f" args={_short(data['args'], 80)}"
+            elif r.kind == "tool_executed":
+                mark = "ok" if data.get("ok") else "FAILED"
+                what = (f"{data.get('tool')}({_short(data.get('args'), 80)}) {mark}: "
+                        f"{_short(data.get('result'), 80)}")
+            else:
+                what = _what(data, 120)
+            self._line(f"{r.at[:23]}  {r.thread_id:<14} {r.kind:<18} {r.actor:<10} {what}")
+
+
+def _kind(value: Any) -> str:
+    return str(value.get("kind", "tool_call")) if isinstance(value, dict) else "question"
+
+
+def _what(request: dict[str, Any], limit: int = 160) -> str:
+    """Say in one line what a request asks for: a tool call or a plan."""
+    if _kind(request) == "plan":
+        steps = request.get("steps") or []
+        return _short(f"plan of {len(steps)} steps: "
+                      + ", ".join(f"{s['id']} {s['tool']}" for s in steps), limit)
+    return f"{request.get('tool')}({_short(request.get('args'), limit)})"
 
 
 def _thread_dict(info: ThreadInfo) -> dict[str, Any]:

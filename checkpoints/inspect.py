@@ -88,6 +88,8 @@ def _summarise(thread_id: str, tup: CheckpointTuple) -> ThreadInfo:
     interrupts = _pending_interrupts(tup)
     values = dict(checkpoint.get("channel_values", {}))
     branches = [k.split(":", 2)[-1] for k in values if k.startswith("branch:to:")]
+    if "__start__" in values:  # the input was stored but its first step never committed
+        branches.insert(0, "__start__")
     return ThreadInfo(
         thread_id=thread_id,
         graph_id=metadata.get("graph_id"),

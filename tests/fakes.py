@@ -4,6 +4,10 @@ Supports ``bind_tools`` (tools are recorded, ``tool_choice`` too) and
 ``with_structured_output`` (LangChain's own tool-calling parser turns a scripted tool
 call into the pydantic object, so malformed scripted output fails the way a real
 model's would).
+
+A ``fallback`` answers once the script runs out, from the messages and what is bound
+(``tools``, ``tool_choice``): a process that may be killed and resumed at any instant
+replays nodes, so it cannot know in advance how many calls it will get.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pydantic import ConfigDict, Field
 from agent_graphs import models
 
 Reply = AIMessage | str | Exception | Callable[[list[BaseMessage]], AIMessage]
+Fallback = Callable[[list[BaseMessage], dict[str, Any]], AIMessage | str]
 _ids = itertools.count()
 
 
@@ -40,6 +45,8 @@ class ScriptedChatModel(BaseChatModel):
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     bound: list[dict[str, Any]] = Field(default_factory=list)
     name: str | None = "scripted"
+    fallback: Fallback | None = None
+    """Answers (messages, bound kwargs) when ``replies`` is empty; None: fail loudly."""
 
     @property
     def _llm_type(self) -> str:
@@ -54,9 +61,12 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         self.calls.append(list(messages))
         self.bound.append(kwargs)
-        if not self.replies:
+        if self.replies:
+            reply = self.replies.pop(0)
+        elif self.fallback is not None:
+            reply = self.fallback(list(messages), kwargs)
+        else:
             raise AssertionError(f"{self.name}: script exhausted after {len(self.calls)} calls")
-        reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
         if callable(reply):
@@ -85,9 +95,22 @@ class ScriptedChatModel(BaseChatModel):
         return len(self.replies)
 
 
-def install(**scripts: list[Reply]) -> dict[str, ScriptedChatModel]:
-    """Register ``fake:<role>`` models replaying the given scripts; return them by role."""
-    fakes = {role: ScriptedChatModel(replies=list(replies), name=role) for role, replies in scripts.items()}
+def bound_tool_names(kwargs: dict[str, Any]) -> list[str]:
+    """Names of the tools (or structured-output schemas) bound to a call."""
+    return [t["function"]["name"] for t in kwargs.get("tools") or []]
+
+
+def install(
+    fallbacks: dict[str, Fallback] | None = None, **scripts: list[Reply]
+) -> dict[str, ScriptedChatModel]:
+    """Register ``fake:<role>`` models replaying the given scripts; return them by role.
+
+    ``fallbacks`` maps a role to what answers once its script runs out.
+    """
+    fallbacks = fallbacks or {}
+    fakes = {role: ScriptedChatModel(replies=list(replies), name=role,
+                                     fallback=fallbacks.get(role))
+             for role, replies in {**dict.fromkeys(fallbacks, []), **scripts}.items()}
 
     def provider(name: str, max_tokens: int) -> BaseChatModel:
         if name not in fakes:

@@ -326,7 +326,7 @@ def replan(
     )
     new_plan, usage = structured(
         _model(ctx, "planner"),
-        plan_schema(box.names(), ctx.max_steps),
+        plan_schema(box.names(), ctx.max_steps, min_steps=0),
         [HumanMessage(prompt)],
         attempts=ctx.max_plan_attempts,
         check=_plan_check(ctx, set(box.names()), set(results), allow_empty=True),

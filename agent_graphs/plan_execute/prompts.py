@@ -1,7 +1,7 @@
 """Prompts of the plan-and-execute graph (``str.format`` placeholders)."""
 
-PLANNER_PROMPT = """Plan the tool calls that reach the goal, one tool per step. Use \
-search to look facts up and calculator for arithmetic. Use write_file or send_email only if \
+PLANNER_PROMPT = """Plan the tool calls that reach the goal, one tool per step. Search \
+for one fact per step (one company, one period), then use calculator for arithmetic. Use write_file or send_email only if \
 the goal asks for a file or an email. Do not add a step for the final answer.
 
 Tools:
@@ -15,27 +15,25 @@ Plan: {{"steps": [
 
 Goal: {goal}"""
 
-REPLANNER_PROMPT = """You plan how to reach a goal with tools. A step failed, so write \
-the steps that remain, taking the failure into account. Completed steps keep their \
-results: do not repeat them; new steps may list their ids in depends_on. Use new step ids. \
-If the goal is already reached, answer with an empty list of steps.
+REPLANNER_PROMPT = """A step of the plan failed. Plan the tool calls that remain to \
+reach the goal, one tool per step, avoiding the failure. Use search to look facts up and \
+calculator for arithmetic; files exist only if an earlier step wrote them. Do not repeat \
+completed steps: use new ids and list completed ids in depends_on when you need their \
+results. If the completed results already answer the goal, return no steps.
 
-<tools>
+Tools:
 {tools}
-</tools>
 
-<goal>{goal}</goal>
+Goal: {goal}
 
-<completed>
+Completed steps and their results:
 {completed}
-</completed>
 
-<failed>
-{failed}
-</failed>"""
+Failed step: {failed}"""
 
-EXECUTOR_PROMPT = """Call the tool {tool} to carry out this step. Fill in its arguments \
-from the step and from the results of earlier steps.
+EXECUTOR_PROMPT = """Call the tool {tool} to carry out this step. The planned arguments \
+may hold placeholders such as "q1 revenue": replace each with the actual value found in \
+the earlier results (plain numbers for calculator: no units, $ signs or commas).
 
 <step>{step}</step>
 <planned_args>{args}</planned_args>
@@ -43,8 +41,9 @@ from the step and from the results of earlier steps.
 {context}
 </earlier_results>"""
 
-CRITIC_PROMPT = """Judge whether this step achieved what it expected. Say success=false \
-only if the result is an error, is empty, or clearly lacks what was expected.
+CRITIC_PROMPT = """Did this tool result give the step what it needed? Answer \
+success=true when the result holds information the step asked for, even if it holds more. \
+Answer success=false only for an error, an empty result, or a result about something else.
 
 <step>{step}</step>
 <expected>{expected}</expected>

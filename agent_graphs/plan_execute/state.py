@@ -35,7 +35,7 @@ class Plan(BaseModel):
     steps: list[Step] = Field(description="The steps, in the order they should run")
 
 
-def plan_schema(tools: list[str], max_steps: int) -> type[Plan]:
+def plan_schema(tools: list[str], max_steps: int, *, min_steps: int = 1) -> type[Plan]:
     """Return a Plan schema whose ``tool`` field only admits ``tools``, at most ``max_steps``.
 
     Function calling turns the schema into the model's grammar (llama.cpp) or a strict
@@ -48,7 +48,7 @@ def plan_schema(tools: list[str], max_steps: int) -> type[Plan]:
     )
     return create_model(
         "Plan", __base__=Plan,
-        steps=(list[step], Field(max_length=max(1, max_steps),
+        steps=(list[step], Field(min_length=min_steps, max_length=max(1, max_steps),
                                  description="The steps, in the order they should run")),
     )
 
@@ -56,8 +56,9 @@ def plan_schema(tools: list[str], max_steps: int) -> type[Plan]:
 class StepEvaluation(BaseModel):
     """A verdict on whether one step's result achieved what the step expected."""
 
-    success: bool = Field(description="True if the result gives what the step expected")
+    # NOTE: issues come before the verdict so a model writes its reasons before deciding.
     issues: str = Field(default="", description="What is wrong or missing, if anything")
+    success: bool = Field(description="True if the result gives what the step needed")
     suggestion: str = Field(default="", description="How a new plan could fix it")
 
 

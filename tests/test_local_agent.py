@@ -1,0 +1,48 @@
+"""A whole plan-and-execute run on the REAL embedded model (content quality not asserted).
+
+It proves the project's own structured outputs and forced tool calls work through the
+stock llama.cpp server end to end, and that a run with a weak model still ends by its
+own limits with an answer or a reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from agent_graphs.graphs import compile_graph, run_config
+from checkpoints import open_saver
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_llama() -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama_cpp is not installed: pip install 'agent-graphs[local]'")
+
+
+def test_plan_and_execute_reaches_its_end_on_the_local_model(tmp_path):
+    context = {"planner_model": "local", "executor_model": "local", "critic_model": "local",
+               "max_steps": 4, "max_replans": 1, "max_tokens": 300,
+               "workspace": str(tmp_path / "ws"), "outbox": str(tmp_path / "outbox.jsonl")}
+    events = []
+    with open_saver(tmp_path / "db.sqlite") as saver:
+        graph = compile_graph("plan_execute", saver)
+        config = run_config("local-e2e", graph_id="plan_execute", context=context)
+        for mode, chunk in graph.stream(
+            {"goal": "Find the list price of Acme Cloud Pro per month."}, config,
+            context=context, durability="sync", stream_mode=["custom", "updates"],
+        ):
+            if mode == "custom":
+                events.append(chunk["event"])
+        state = graph.get_state(config)
+    assert "plan_created" in events and "step_started" in events
+    if state.interrupts:  # the model chose a gated tool: the run is paused, not broken
+        assert state.interrupts[0].value["risk"] in {"medium", "high"}
+        return
+    assert state.next == ()
+    assert state.values["status"] in {"done", "failed"}
+    assert state.values["final_answer"].strip()
+    assert state.values["usage"]["output_tokens"] > 0
