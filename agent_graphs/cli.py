@@ -34,13 +34,16 @@ _CONTEXT_FLAGS = {
     "critic_model": "--critic-model",
     "max_replans": "--max-replans",
     "max_steps": "--max-steps",
-    "max_tokens": "--max-tokens",
+    "planner_max_tokens": "--planner-max-tokens",
+    "executor_max_tokens": "--executor-max-tokens",
+    "critic_max_tokens": "--critic-max-tokens",
     "tool_timeout": "--tool-timeout",
     "workspace": "--workspace",
     "corpus_dir": "--corpus",
     "outbox": "--outbox",
 }
-_TYPES = {"max_replans": int, "max_steps": int, "max_tokens": int, "tool_timeout": float}
+_TYPES = {"max_replans": int, "max_steps": int, "tool_timeout": float, "planner_max_tokens": int,
+          "executor_max_tokens": int, "critic_max_tokens": int}
 
 
 def _add_context_flags(parser: argparse.ArgumentParser) -> None:

@@ -76,10 +76,16 @@ class Context:
         int,
     )
     max_steps: int = _setting(
-        "max_steps", 12, "Most steps executed in one run, across all plans", int
+        "max_steps", 8, "Most steps executed in one run, across all plans", int
     )
-    max_tokens: int = _setting(
-        "max_tokens", 1024, "Most tokens a model may generate in one call", int
+    planner_max_tokens: int = _setting(
+        "planner_max_tokens", 600, "Most tokens the planner may generate in one call", int
+    )
+    executor_max_tokens: int = _setting(
+        "executor_max_tokens", 200, "Most tokens the executor may generate in one call", int
+    )
+    critic_max_tokens: int = _setting(
+        "critic_max_tokens", 200, "Most tokens the critic may generate in one call", int
     )
     tool_timeout: float = _setting(
         "tool_timeout", 30.0, "Seconds a tool may run before it counts as failed", float
@@ -123,7 +129,8 @@ class Context:
             raise ValueError(f"approval_risk must be high, medium or low, not {self.approval_risk!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be between 0 and 1, not {self.min_confidence}")
-        for name in ("max_replans", "max_plan_attempts", "max_steps", "max_tokens", "token_budget"):
+        for name in ("max_replans", "max_plan_attempts", "max_steps", "token_budget",
+                     "planner_max_tokens", "executor_max_tokens", "critic_max_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 

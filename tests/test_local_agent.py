@@ -25,7 +25,7 @@ def _needs_llama() -> None:
 
 def test_plan_and_execute_reaches_its_end_on_the_local_model(tmp_path):
     context = {"planner_model": "local", "executor_model": "local", "critic_model": "local",
-               "max_steps": 4, "max_replans": 1, "max_tokens": 300,
+               "max_steps": 4, "max_replans": 1, "planner_max_tokens": 300,
                "workspace": str(tmp_path / "ws"), "outbox": str(tmp_path / "outbox.jsonl")}
     events = []
     with open_saver(tmp_path / "db.sqlite") as saver:

@@ -46,7 +46,7 @@ def _context(runtime: Runtime[Context]) -> Context:
 
 
 def _model(ctx: Context, role: Literal["planner", "executor", "critic"]):
-    return load_chat_model(ctx.role_model(role), max_tokens=ctx.max_tokens)
+    return load_chat_model(ctx.role_model(role), max_tokens=getattr(ctx, f"{role}_max_tokens"))
 
 
 def _clip(text: Any, limit: int = _RESULT_CHARS) -> str:

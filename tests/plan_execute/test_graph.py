@@ -187,9 +187,9 @@ def test_plan_longer_than_step_limit_is_rejected(checkpointer, dirs):
 
 def test_low_recursion_limit_stops_gracefully(dirs):
     install(
-        planner=[plan(*[step(f"s{i}", "calculator", {"expression": str(i)}) for i in range(9)])],
-        executor=[call("calculator", expression=str(i)) for i in range(9)],
-        critic=[OK] * 9,
+        planner=[plan(*[step(f"s{i}", "calculator", {"expression": str(i)}) for i in range(7)])],
+        executor=[call("calculator", expression=str(i)) for i in range(7)],
+        critic=[OK] * 7,
     )
     graph = compile_graph("plan_execute")
     try:
