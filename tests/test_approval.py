@@ -94,6 +94,14 @@ def test_high_risk_pauses_with_a_self_explanatory_request(checkpointer, dirs):
     assert kinds() == ["approval_requested"]
 
 
+def test_smtp_delivery_is_shown_as_at_least_once(checkpointer, dirs, monkeypatch):
+    monkeypatch.setenv("AGENT_GRAPHS_SMTP_HOST", "127.0.0.1")  # never reached: not approved
+    install(planner=[email_plan()], executor=[call("send_email", **EMAIL)], critic=[])
+    graph, config, _ = run(checkpointer, dirs)
+    [pending] = graph.get_state(config).interrupts
+    assert pending.value["delivery"].startswith("at-least-once: SMTP cannot deduplicate")
+
+
 def test_unknown_tool_is_high_and_thresholds_come_from_the_owner(tmp_path):
     box = Toolbox(ToolSettings.from_env(workspace=tmp_path, outbox=tmp_path / "o.jsonl"))
     assert box.risk("nope") is Risk.HIGH

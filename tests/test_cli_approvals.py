@@ -198,6 +198,18 @@ def test_answering_one_of_several_leaves_the_others_pending(agent, monkeypatch):
     assert sorted(_json(out)["state"]["sent"]) == ["a@x.example:approve", "b@x.example:reject"]
 
 
+def test_json_mode_streams_the_approval_request(agent, tmp_path):
+    # a request's own "kind" field once collided with the printer's argument name
+    install(planner=[email_plan()], executor=[call("send_email", **EMAIL)], critic=[])
+    code, out, _ = agent("run", "Email the VP", "--thread", "t-j", "--json", *MODELS,
+                         "--outbox", str(tmp_path / "outbox.jsonl"))
+    assert code == cli.EXIT_APPROVAL, out
+    lines = [json.loads(line) for line in out.splitlines()]
+    [asked] = [x for x in lines if x.get("event") == "approval_requested"]
+    assert asked["type"] == "event" and asked["kind"] == "tool_call"
+    assert lines[-1]["type"] == "waiting" and lines[-1]["interrupts"][0]["value"]["risk"] == "high"
+
+
 def test_empty_lists_and_usage_errors(agent):
     assert agent("approvals") == (0, "nothing is waiting for approval\n", "")
     assert agent("audit") == (0, "the audit trail is empty\n", "")

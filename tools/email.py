@@ -108,7 +108,7 @@ def send(
             if idempotency_key is not None:
                 handle.seek(0)
                 for record in _parse(handle.read().decode("utf-8", errors="replace")):
-                    if False:
+                    if record.get("idempotency_key") == idempotency_key:
                         return _confirmation(record, again=True)
             record = {
                 "id": uuid.uuid4().hex,
