@@ -126,7 +126,9 @@ class Context:
 
     def __post_init__(self) -> None:
         if self.approval_risk not in ("high", "medium", "low"):
-            raise ValueError(f"approval_risk must be high, medium or low, not {self.approval_risk!r}")
+            raise ValueError(
+                f"approval_risk must be high, medium or low, not {self.approval_risk!r}"
+            )
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be between 0 and 1, not {self.min_confidence}")
         for name in ("max_replans", "max_plan_attempts", "max_steps", "token_budget",

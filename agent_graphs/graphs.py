@@ -29,7 +29,9 @@ def get_builder(graph_id: str) -> StateGraph:
     return importlib.import_module(GRAPHS[graph_id]).builder
 
 
-def compile_graph(graph_id: str, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def compile_graph(
+    graph_id: str, checkpointer: BaseCheckpointSaver | None = None
+) -> CompiledStateGraph:
     """Compile ``graph_id`` with ``checkpointer`` (e.g. from ``checkpoints.open_saver``)."""
     module = importlib.import_module(GRAPHS[graph_id]) if graph_id in GRAPHS else None
     name = module.graph.name if module else graph_id

@@ -85,7 +85,8 @@ def validate_plan(
     for step in plan.steps:
         if step.tool not in tools:
             problems.append(
-                f"step {step.id!r} uses unknown tool {step.tool!r}; tools: {', '.join(sorted(tools))}"
+                f"step {step.id!r} uses unknown tool {step.tool!r}; "
+                f"tools: {', '.join(sorted(tools))}"
             )
         for dep in step.depends_on:
             if dep not in known:
