@@ -75,11 +75,16 @@ def gate_reasons(
         reasons.append(f"{risk}-risk tool and approval_risk is {ctx.approval_risk}")
     if ctx.min_confidence > 0 and confidence is not None and confidence < ctx.min_confidence:
         reasons.append(f"planner confidence {confidence:.2f} is below {ctx.min_confidence:.2f}")
-    if ctx.token_budget > 0 and tokens_used >= (budget_limit or ctx.token_budget):
+    if over_budget(ctx, tokens_used=tokens_used, budget_limit=budget_limit):
         reasons.append(
             f"{tokens_used} tokens used; the approved budget is {budget_limit or ctx.token_budget}"
         )
     return reasons
+
+
+def over_budget(ctx: Context, *, tokens_used: int, budget_limit: int = 0) -> bool:
+    """True when budget gating is on and the tokens used reach the approved budget."""
+    return ctx.token_budget > 0 and tokens_used >= (budget_limit or ctx.token_budget)
 
 
 def thread_id() -> str:

@@ -16,7 +16,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agent_graphs.approval import gate_reasons, request_approval, thread_id
+from agent_graphs.approval import gate_reasons, over_budget, request_approval, thread_id
 from agent_graphs.context import Context
 from agent_graphs.events import emit
 from agent_graphs.graphs import RECURSION_LIMIT
@@ -62,6 +62,21 @@ def _plan_check(ctx: Context, tools: set[str], done: set[str], allow_empty: bool
     return check
 
 
+def _ask_planner(
+    ctx: Context, prompt: str, *, done: set[str], replanning: bool
+) -> tuple[Plan, dict[str, int]]:
+    """Ask the planner for a validated plan; only a replan may have no steps (goal reached)."""
+    box = toolbox_for(ctx)
+    return structured(
+        _model(ctx, "planner"),
+        plan_schema(box.names(), ctx.max_steps, min_steps=0 if replanning else 1),
+        [HumanMessage(prompt)],
+        attempts=ctx.max_plan_attempts,
+        check=_plan_check(ctx, set(box.names()), done, allow_empty=replanning),
+        on_retry=lambda n, problem: emit("plan_rejected", attempt=n, problem=problem),
+    )
+
+
 def _feedback(state: State) -> str:
     last = (state.get("failures") or [None])[-1]
     if last and last.get("kind") == "plan_rejected":
@@ -78,14 +93,7 @@ def plan(state: State, runtime: Runtime[Context]) -> Command[Literal["review_pla
     ctx = _context(runtime)
     box = toolbox_for(ctx)
     prompt = prompts.PLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"])
-    new_plan, usage = structured(
-        _model(ctx, "planner"),
-        plan_schema(box.names(), ctx.max_steps),
-        [HumanMessage(prompt + _feedback(state))],
-        attempts=ctx.max_plan_attempts,
-        check=_plan_check(ctx, set(box.names()), set(), allow_empty=False),
-        on_retry=lambda n, problem: emit("plan_rejected", attempt=n, problem=problem),
-    )
+    new_plan, usage = _ask_planner(ctx, prompt + _feedback(state), done=set(), replanning=False)
     steps = [step.model_dump() for step in new_plan.steps]
     emit("plan_created", steps=steps)
     update = {"plan": steps, "results": {}, "steps_run": state.get("steps_run", 0),
@@ -239,8 +247,8 @@ def approve(state: State, runtime: Runtime[Context]) -> Command[Literal["act", "
     update: dict[str, Any] = {"pending": {**pending, "approved_by": decision.by or "person"}}
     if decision.action == "edit":
         update["pending"]["args"] = decision.args
-    if any("tokens used" in r for r in pending["reasons"]):
-        spent = sum((state.get("usage") or {}).values())
+    spent = sum((state.get("usage") or {}).values())
+    if over_budget(ctx, tokens_used=spent, budget_limit=state.get("budget_limit", 0)):
         update["budget_limit"] = spent + ctx.token_budget  # each yes grants one more budget
     return Command(goto="act", update=update)
 
@@ -324,14 +332,7 @@ def replan(
             default=str,
         ),
     )
-    new_plan, usage = structured(
-        _model(ctx, "planner"),
-        plan_schema(box.names(), ctx.max_steps, min_steps=0),
-        [HumanMessage(prompt)],
-        attempts=ctx.max_plan_attempts,
-        check=_plan_check(ctx, set(box.names()), set(results), allow_empty=True),
-        on_retry=lambda n, problem: emit("plan_rejected", attempt=n, problem=problem),
-    )
+    new_plan, usage = _ask_planner(ctx, prompt, done=set(results), replanning=True)
     kept = [s for s in state["plan"] if s["id"] in results]
     steps = [step.model_dump() for step in new_plan.steps]
     emit("replanned", replan=state.get("replans", 0) + 1, steps=steps)
