@@ -317,7 +317,9 @@ def replan(
     box = toolbox_for(ctx)
     results = state.get("results") or {}
     completed = "\n".join(
-        f"<step id='{sid}' tool='{r['tool']}'>{_clip(r['output'], 600)}</step>"
+        # Only a glimpse: the planner needs to know what is done, not the whole document,
+        # and a small model copies long results into its plan.
+        f"- {sid} {r['tool']}({_clip(r['args'], 100)}): {_clip(r['output'], 160)}"
         for sid, r in results.items()
     )
     failed = state["failures"][-1]
@@ -325,11 +327,11 @@ def replan(
         tools=box.describe(),
         goal=state["goal"],
         completed=completed or "(none)",
-        failed=json.dumps(
-            {"step": failed["step_id"], "tool": failed["tool"], "args": failed.get("args"),
-             "problem": failed["evaluation"]["issues"],
-             "suggestion": failed["evaluation"]["suggestion"]},
-            default=str,
+        failed=(
+            f"- {failed['step_id']} {failed['tool']}({_clip(failed.get('args'), 160)}): "
+            f"{_clip(failed['evaluation']['issues'], 300)}"
+            + (f" Suggestion: {failed['evaluation']['suggestion']}"
+               if failed["evaluation"]["suggestion"] else "")
         ),
     )
     new_plan, usage = _ask_planner(ctx, prompt, done=set(results), replanning=True)

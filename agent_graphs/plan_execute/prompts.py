@@ -1,8 +1,9 @@
 """Prompts of the plan-and-execute graph (``str.format`` placeholders)."""
 
-PLANNER_PROMPT = """Plan the tool calls that reach the goal, one tool per step. Search \
-for one fact per step (one company, one period), then use calculator for arithmetic. Use write_file or send_email only if \
-the goal asks for a file or an email. Do not add a step for the final answer.
+_PLANNING_RULES = """Plan the tool calls that reach the goal, one tool per step. Search \
+for one fact per step (one company, one period), then use calculator for arithmetic. Use \
+write_file or send_email only if the goal asks for a file or an email. Do not add a step \
+for the final answer.
 
 Tools:
 {tools}
@@ -12,24 +13,23 @@ Plan: {{"steps": [
 {{"id": "s1", "description": "Find Globex Q3 2025 revenue", "tool": "search", "args": {{"query": "Globex Q3 2025 revenue"}}, "depends_on": [], "expected_output": "Q3 revenue"}},
 {{"id": "s2", "description": "Find Globex Q4 2025 revenue", "tool": "search", "args": {{"query": "Globex Q4 2025 revenue"}}, "depends_on": [], "expected_output": "Q4 revenue"}},
 {{"id": "s3", "description": "Add the two revenues", "tool": "calculator", "args": {{"expression": "q3 + q4"}}, "depends_on": ["s1", "s2"], "expected_output": "the total"}}]}}
+"""
 
+PLANNER_PROMPT = _PLANNING_RULES + """
 Goal: {goal}"""
 
-REPLANNER_PROMPT = """A step of the plan failed. Plan the tool calls that remain to \
-reach the goal, one tool per step, avoiding the failure. Use search to look facts up and \
-calculator for arithmetic; files exist only if an earlier step wrote them. Do not repeat \
-completed steps: use new ids and list completed ids in depends_on when you need their \
-results. If the completed results already answer the goal, return no steps.
-
-Tools:
-{tools}
-
+REPLANNER_PROMPT = _PLANNING_RULES + """
 Goal: {goal}
 
-Completed steps and their results:
+Some steps already ran. Plan only the steps that are still missing, with new ids; list a \
+completed id in depends_on to use its result. If the completed steps already answer the \
+goal, return no steps.
+
+Completed steps:
 {completed}
 
-Failed step: {failed}"""
+Failed step (avoid repeating this mistake):
+{failed}"""
 
 EXECUTOR_PROMPT = """Call the tool {tool} to carry out this step. The planned arguments \
 may hold placeholders such as "q1 revenue": replace each with the actual value found in \

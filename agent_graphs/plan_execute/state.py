@@ -17,13 +17,17 @@ class Step(BaseModel):
     """One step of a plan: a single tool call with its purpose."""
 
     id: str = Field(description="Short unique id such as 's1'")
-    description: str = Field(description="What this step does and why")
+    # NOTE: length caps become part of the grammar on llama.cpp: a small model cannot paste
+    # whole documents into a plan (seen with the 0.5B model) and plans stay quick to write.
+    description: str = Field(max_length=160, description="What this step does, in one line")
     tool: str = Field(description="Name of the one tool this step calls")
     args: dict[str, Any] = Field(description="Arguments for the tool, as the tool's schema says")
     depends_on: list[str] = Field(
         default_factory=list, description="Ids of earlier steps whose results this step needs"
     )
-    expected_output: str = Field(description="What a successful result looks like, briefly")
+    expected_output: str = Field(
+        max_length=120, description="What a successful result looks like, briefly"
+    )
     confidence: float = Field(
         default=1.0, ge=0.0, le=1.0, description="How sure you are this step is right, 0 to 1"
     )

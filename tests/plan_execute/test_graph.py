@@ -81,7 +81,7 @@ def test_tool_failure_replans_and_keeps_completed_steps(checkpointer, dirs):
     assert len(values["failures"]) == 1 and values["failures"][0]["step_id"] == "s2"
     # the replanner saw the failure and the kept result
     replan_prompt = fakes["planner"].calls[1][0].content
-    assert "s2" in replan_prompt and "<step id='s1'" in replan_prompt
+    assert "- s2 calculator" in replan_prompt and "- s1 calculator" in replan_prompt
     assert sum(e["event"] == "step_started" for e in events) == 3  # s1 ran once, not again
     assert all(f.remaining == 0 for f in fakes.values())
 
