@@ -30,6 +30,7 @@ from agent_graphs.plan_execute.state import (
     State,
     StepEvaluation,
     plan_schema,
+    renumber,
     validate_plan,
 )
 from agent_graphs.tooling import toolbox_for
@@ -57,6 +58,7 @@ def _clip(text: Any, limit: int = _RESULT_CHARS) -> str:
 def _plan_check(ctx: Context, tools: set[str], done: set[str], allow_empty: bool):
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or allow_empty else ["the plan has no steps"]
+        plan = renumber(plan, done)
         return empty + validate_plan(plan, tools=tools, done=done, max_steps=ctx.max_steps)
 
     return check
@@ -67,7 +69,7 @@ def _ask_planner(
 ) -> tuple[Plan, dict[str, int]]:
     """Ask the planner for a validated plan; only a replan may have no steps (goal reached)."""
     box = toolbox_for(ctx)
-    return structured(
+    new_plan, usage = structured(
         _model(ctx, "planner"),
         plan_schema(box.names(), ctx.max_steps, min_steps=0 if replanning else 1),
         [HumanMessage(prompt)],
@@ -75,6 +77,7 @@ def _ask_planner(
         check=_plan_check(ctx, set(box.names()), done, allow_empty=replanning),
         on_retry=lambda n, problem: emit("plan_rejected", attempt=n, problem=problem),
     )
+    return renumber(new_plan, done), usage
 
 
 def _feedback(state: State) -> str:
@@ -112,7 +115,7 @@ def review_plan(
     new = [s for s in state["plan"] if s["id"] not in results]
 
     def check(args: dict[str, Any]) -> dict[str, Any]:
-        edited = Plan.model_validate(args)
+        edited = renumber(Plan.model_validate(args), set(results))
         problems = _plan_check(ctx, set(box.names()), set(results), allow_empty=False)(edited)
         if problems:
             raise ValueError("; ".join(problems))

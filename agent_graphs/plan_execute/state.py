@@ -66,6 +66,34 @@ class StepEvaluation(BaseModel):
     suggestion: str = Field(default="", description="How a new plan could fix it")
 
 
+def renumber(plan: Plan, done: set[str]) -> Plan:
+    """Give new steps whose ids collide with completed ones fresh ids (``s<n>``).
+
+    Ids are bookkeeping, not meaning: a replanner (a small model especially) often starts
+    again at ``s1``. Inside the new plan its own ids win, so its references follow the
+    rename; references to ids it does not define still point at completed steps.
+    """
+    taken = set(done) | {step.id for step in plan.steps}
+    mapping: dict[str, str] = {}
+    n = 1
+    for step in plan.steps:
+        if step.id in done and step.id not in mapping:
+            while f"s{n}" in taken:
+                n += 1
+            mapping[step.id] = f"s{n}"
+            taken.add(f"s{n}")
+    if not mapping:
+        return plan
+    steps = [
+        step.model_copy(update={
+            "id": mapping.get(step.id, step.id),
+            "depends_on": [mapping.get(d, d) for d in step.depends_on],
+        })
+        for step in plan.steps
+    ]
+    return plan.model_copy(update={"steps": steps})
+
+
 def validate_plan(
     plan: Plan, *, tools: set[str], done: set[str] = frozenset(), max_steps: int = 50
 ) -> list[str]:

@@ -254,3 +254,24 @@ def test_edit_and_bad_payload(checkpointer, dirs):
     graph.invoke(Command(resume={"action": "edit", "args": {
         "to": "ceo@acme.example", "subject": "Hi", "body": "Q2"}}), config, context=ctx)
     assert [m["to"] for m in outbox(dirs)] == ["ceo@acme.example"]
+
+
+def test_replan_reusing_a_completed_id_is_renumbered(checkpointer, dirs):
+    install(
+        planner=[plan(step("s1", "calculator", {"expression": "1+1"}),
+                      step("s2", "calculator", {"expression": "1/0"}, deps=["s1"])),
+                 # a small model starts again at s1; its own s1 is renamed, references follow
+                 plan(step("s1", "calculator", {"expression": "3"}),
+                      step("s4", "calculator", {"expression": "s1*2"}, deps=["s1"])),
+                 "6"],
+        executor=[call("calculator", expression="1+1"), call("calculator", expression="1/0"),
+                  call("calculator", expression="3"), call("calculator", expression="3*2")],
+        critic=[OK, OK, OK],
+    )
+    graph, config, _ = run(checkpointer, dirs)
+    values = graph.get_state(config).values
+    assert values["status"] == "done"
+    # s2 failed and is not kept, so its id is free again
+    assert [s["id"] for s in values["plan"]] == ["s1", "s2", "s4"]
+    assert values["plan"][2]["depends_on"] == ["s2"]
+    assert values["results"]["s1"]["output"] == "2" and values["results"]["s4"]["output"] == "6"
