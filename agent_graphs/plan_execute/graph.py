@@ -178,6 +178,7 @@ def execute(
         f"<result step='{sid}'>{_clip(results[sid]['output'])}</result>" for sid in order
     )
     prompt = prompts.EXECUTOR_PROMPT.format(
+        goal=state["goal"],
         tool=step["tool"],
         step=step["description"],
         args=json.dumps(step["args"]),

@@ -32,9 +32,10 @@ Failed step (avoid repeating this mistake):
 {failed}"""
 
 EXECUTOR_PROMPT = """Call the tool {tool} to carry out this step. The planned arguments \
-may hold placeholders such as "q1 revenue": replace each with the actual value found in \
-the earlier results (plain numbers for calculator: no units, $ signs or commas).
+may hold placeholders such as "q3 + q4": replace each with the actual value found in the \
+earlier results. For calculator write plain numbers: no units, $ signs or commas.
 
+<goal>{goal}</goal>
 <step>{step}</step>
 <planned_args>{args}</planned_args>
 <earlier_results>
