@@ -65,7 +65,8 @@ def run_once(model: str, folder: Path) -> dict[str, Any]:
             tokens = sum((values.get("usage") or {}).values())
         except ModelOutputError:
             values = graph.get_state(config).values
-            outcome, steps, replans = "stopped", values.get("steps_run", 0), values.get("replans", 0)
+            outcome = "stopped"
+            steps, replans = values.get("steps_run", 0), values.get("replans", 0)
             tokens = sum((values.get("usage") or {}).values())
         wall = time.perf_counter() - started
     return {"wall": wall, "model": timer.seconds, "calls": timer.calls, "tokens": tokens,
