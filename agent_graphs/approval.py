@@ -9,6 +9,7 @@ to the audit trail beside the checkpoints.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -118,7 +119,10 @@ def request_approval(
             break
         except Exception as err:  # noqa: BLE001 - any validation failure is reported back
             pending = {**request, "error": f"Your answer was not applied: {err}"}
+    # A replayed node records the same decision once; a different answer given after a
+    # crash re-asked the person is a new fact and is recorded too.
+    answer = decision.model_dump()
     audit.record("approval_decided", thread_id=thread, key=key, actor=decision.by or "person",
-                 data=decision.model_dump())
+                 data=answer, variant=json.dumps(answer, sort_keys=True, default=str))
     emit("approval_decided", key=key, action=decision.action, reason=decision.reason)
     return decision

@@ -2,7 +2,9 @@
 
 Records approval requests, decisions and every MEDIUM/HIGH tool execution. Each record
 has a key: LangGraph replays a node from its start on resume, so a replayed write with
-the same (kind, key) is ignored instead of being logged twice.
+the same (kind, key, variant) is ignored instead of being logged twice. ``variant`` tells
+apart records that share a key but say different things (a person answering a replayed
+request differently).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ CREATE TABLE IF NOT EXISTS audit (
     key TEXT NOT NULL,
     actor TEXT NOT NULL,
     data TEXT NOT NULL,
-    UNIQUE (kind, key)
+    variant TEXT NOT NULL DEFAULT '',
+    UNIQUE (kind, key, variant)
 )
 """
 
@@ -46,18 +49,18 @@ class AuditRecord:
 
 def record(
     kind: str, *, thread_id: str, key: str, actor: str, data: dict[str, Any],
-    path: str | os.PathLike[str] | None = None,
+    variant: str = "", path: str | os.PathLike[str] | None = None,
 ) -> None:
-    """Append one record unless a record of ``kind`` with ``key`` already exists."""
+    """Append one record unless one of ``kind`` with ``key`` and ``variant`` exists."""
     conn = connect(path)
     try:
         with conn:
             conn.execute(_SCHEMA)
             conn.execute(
-                "INSERT OR IGNORE INTO audit (at, thread_id, kind, key, actor, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO audit (at, thread_id, kind, key, actor, data, variant) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (datetime.now(UTC).isoformat(timespec="milliseconds"), thread_id, kind, key,
-                 actor, json.dumps(data, default=str)),
+                 actor, json.dumps(data, default=str), variant),
             )
     finally:
         conn.close()

@@ -407,3 +407,14 @@ def test_python_surface_lists_and_decides_across_threads(checkpointer, dirs):
     assert state.values["status"] == "done"
     assert [p.thread_id for p in pending_approvals(checkpointer)] == ["t2"]
     assert [m["idempotency_key"].split(":")[0] for m in outbox(dirs)] == ["t1"]
+
+
+def test_a_different_answer_to_a_replayed_request_is_audited_too(tmp_path):
+    from checkpoints import audit
+
+    db = tmp_path / "audit.sqlite"
+    for answer in ({"action": "approve"}, {"action": "approve"}, {"action": "reject"}):
+        audit.record("approval_decided", thread_id="t", key="t:s1:1", actor="ann", data=answer,
+                     variant=str(sorted(answer.items())), path=db)
+    decided = audit.read(thread_id="t", path=db)
+    assert [r.data["action"] for r in decided] == ["approve", "reject"]
