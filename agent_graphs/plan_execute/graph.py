@@ -65,7 +65,8 @@ def _plan_check(ctx: Context, tools: set[str], done: set[str], allow_empty: bool
 
 
 def _ask_planner(
-    ctx: Context, prompt: str, *, done: set[str], replanning: bool
+    ctx: Context, prompt: str, *, done: set[str], replanning: bool,
+    avoid: set[str] = frozenset(),
 ) -> tuple[Plan, dict[str, int]]:
     """Ask the planner for a validated plan; only a replan may have no steps (goal reached)."""
     box = toolbox_for(ctx)
@@ -77,7 +78,7 @@ def _ask_planner(
         check=_plan_check(ctx, set(box.names()), done, allow_empty=replanning),
         on_retry=lambda n, problem: emit("plan_rejected", attempt=n, problem=problem),
     )
-    return renumber(new_plan, done), usage
+    return renumber(new_plan, done, avoid=avoid), usage
 
 
 def _feedback(state: State) -> str:
@@ -338,7 +339,10 @@ def replan(
                if failed["evaluation"]["suggestion"] else "")
         ),
     )
-    new_plan, usage = _ask_planner(ctx, prompt, done=set(results), replanning=True)
+    failed_ids = {f["step_id"] for f in state.get("failures") or [] if f.get("step_id")}
+    new_plan, usage = _ask_planner(
+        ctx, prompt, done=set(results), replanning=True, avoid=failed_ids - set(results)
+    )
     kept = [s for s in state["plan"] if s["id"] in results]
     steps = [step.model_dump() for step in new_plan.steps]
     emit("replanned", replan=state.get("replans", 0) + 1, steps=steps)
@@ -358,7 +362,8 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         for sid, r in results.items()
     )
     if reason := state.get("stop_reason"):
-        answer = f"Stopped before reaching the goal: {reason}."
+        answer = f"Stopped before reaching the goal: {reason.rstrip()}"
+        answer += "" if answer.endswith((".", "?", "!")) else "."
         if results:
             answer += f" Completed steps: {', '.join(results)}."
         emit("finished", status="failed", answer=answer)

@@ -66,18 +66,20 @@ class StepEvaluation(BaseModel):
     suggestion: str = Field(default="", description="How a new plan could fix it")
 
 
-def renumber(plan: Plan, done: set[str]) -> Plan:
-    """Give new steps whose ids collide with completed ones fresh ids (``s<n>``).
+def renumber(plan: Plan, done: set[str], *, avoid: set[str] = frozenset()) -> Plan:
+    """Give new steps whose ids collide with completed (or ``avoid``) ones fresh ids.
 
     Ids are bookkeeping, not meaning: a replanner (a small model especially) often starts
     again at ``s1``. Inside the new plan its own ids win, so its references follow the
-    rename; references to ids it does not define still point at completed steps.
+    rename; references to ids it does not define still point at completed steps. Ids of
+    failed attempts go in ``avoid`` so a thread's record never gives two steps one id.
     """
-    taken = set(done) | {step.id for step in plan.steps}
+    clash = set(done) | set(avoid)
+    taken = clash | {step.id for step in plan.steps}
     mapping: dict[str, str] = {}
     n = 1
     for step in plan.steps:
-        if step.id in done and step.id not in mapping:
+        if step.id in clash and step.id not in mapping:
             while f"s{n}" in taken:
                 n += 1
             mapping[step.id] = f"s{n}"

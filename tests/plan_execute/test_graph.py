@@ -271,7 +271,7 @@ def test_replan_reusing_a_completed_id_is_renumbered(checkpointer, dirs):
     graph, config, _ = run(checkpointer, dirs)
     values = graph.get_state(config).values
     assert values["status"] == "done"
-    # s2 failed and is not kept, so its id is free again
-    assert [s["id"] for s in values["plan"]] == ["s1", "s2", "s4"]
-    assert values["plan"][2]["depends_on"] == ["s2"]
+    # the new s1 clashes with the completed s1 and s2 with the failed s2: both renamed
+    assert [s["id"] for s in values["plan"]] == ["s1", "s3", "s4"]
+    assert values["plan"][2]["depends_on"] == ["s3"]
     assert values["results"]["s1"]["output"] == "2" and values["results"]["s4"]["output"] == "6"
