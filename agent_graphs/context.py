@@ -8,11 +8,15 @@ equal the default (the react-agent template gets this wrong).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 ENV_PREFIX = "AGENT_GRAPHS_"
+ROLE_FIELDS = ("planner", "executor", "critic")
+"""Roles with settings of their own; every other role is resolved by ``role_model``."""
+
 
 def default_model() -> str:
     """Name the model used by every role that has no setting of its own.
@@ -54,17 +58,25 @@ def _setting(name: str, default: Any, description: str, cast: type = str) -> Any
 class Context:
     """Settings for one run; Studio renders these as the graph's settings form."""
 
-    planner_model: str = _setting(
-        "planner_model",
+    model: str = _setting(
+        "model",
         default_model,
-        "Model that writes and revises plans and the final answer, e.g. 'openai:gpt-4o', "
-        "'local', 'local:1.5b' or 'local:/path/model.gguf'",
+        "Model for every role without a setting of its own, e.g. 'openai:gpt-4o', 'local', "
+        "'local:1.5b' or 'local:/path/model.gguf'",
+    )
+    planner_model: str = _setting(
+        "planner_model", "", "Model that writes and revises plans and the final answer; "
+        "empty = model"
     )
     executor_model: str = _setting(
-        "executor_model", default_model, "Model that fills in each step's tool arguments"
+        "executor_model", "", "Model that fills in each step's tool arguments; empty = model"
     )
     critic_model: str = _setting(
-        "critic_model", default_model, "Model that judges whether a step achieved its goal"
+        "critic_model", "", "Model that judges results and drafts; empty = model"
+    )
+    models: dict[str, str] = _setting(
+        "models", dict, "Models of other roles by name, e.g. {\"writer\": \"local:1.5b\"}; "
+        "a role named nowhere uses AGENT_GRAPHS_<ROLE>_MODEL, else model", json.loads,
     )
     max_replans: int = _setting(
         "max_replans", 2, "How many times a failed step may trigger a new plan", int
@@ -86,6 +98,9 @@ class Context:
     )
     critic_max_tokens: int = _setting(
         "critic_max_tokens", 200, "Most tokens the critic may generate in one call", int
+    )
+    max_tokens: int = _setting(
+        "max_tokens", 400, "Most tokens any other role may generate in one call", int
     )
     tool_timeout: float = _setting(
         "tool_timeout", 30.0, "Seconds a tool may run before it counts as failed", float
@@ -125,6 +140,9 @@ class Context:
     )
 
     def __post_init__(self) -> None:
+        for role in ROLE_FIELDS:  # an empty role setting means "the model for every role"
+            if not getattr(self, f"{role}_model"):
+                setattr(self, f"{role}_model", self.model)
         if self.approval_risk not in ("high", "medium", "low"):
             raise ValueError(
                 f"approval_risk must be high, medium or low, not {self.approval_risk!r}"
@@ -132,13 +150,31 @@ class Context:
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be between 0 and 1, not {self.min_confidence}")
         for name in ("max_replans", "max_plan_attempts", "max_steps", "token_budget",
-                     "planner_max_tokens", "executor_max_tokens", "critic_max_tokens"):
+                     "planner_max_tokens", "executor_max_tokens", "critic_max_tokens",
+                     "max_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
-    def role_model(self, role: Literal["planner", "executor", "critic"]) -> str:
-        """Return the model name configured for ``role``."""
-        return getattr(self, f"{role}_model")
+    def role_model(self, role: str) -> str:
+        """Return the model name for ``role`` (any name a graph gives one of its roles).
+
+        A role with a field of its own (``planner_model``...) uses it; any other role uses
+        ``models[role]``, else ``AGENT_GRAPHS_<ROLE>_MODEL``, else ``model``.
+        """
+        if role in ROLE_FIELDS:
+            return str(getattr(self, f"{role}_model"))
+        env = os.environ.get(f"{ENV_PREFIX}{role.upper()}_MODEL")
+        return self.models.get(role) or env or self.model
+
+    def role_max_tokens(self, role: str) -> int:
+        """Return the most tokens ``role`` may generate in one call."""
+        return int(getattr(self, f"{role}_max_tokens", self.max_tokens))
+
+
+def get_context(runtime: Any) -> Context:
+    """Return the run's Context (a default one when the caller passed none)."""
+    ctx = getattr(runtime, "context", None)
+    return ctx if isinstance(ctx, Context) else Context()
 
 
 def context_from(overrides: dict[str, Any] | None = None) -> Context:

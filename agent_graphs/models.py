@@ -19,7 +19,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-__all__ = ["load_chat_model", "register_provider", "describe_model"]
+__all__ = ["chat_model", "describe_model", "load_chat_model", "register_provider"]
 
 Provider = Callable[[str, int], BaseChatModel]
 _providers: dict[str, Provider] = {}
@@ -90,3 +90,8 @@ def describe_model(name: str) -> str:
     if prefix == "local":
         return f"embedded llama.cpp model {rest or '0.5b'} on loopback"
     return name
+
+
+def chat_model(ctx: Any, role: str) -> BaseChatModel:
+    """Return the chat model ``ctx`` (a ``Context``) configures for ``role``."""
+    return load_chat_model(ctx.role_model(role), max_tokens=ctx.role_max_tokens(role))
