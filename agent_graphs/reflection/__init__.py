@@ -1,0 +1,1 @@
+"""Reflection: a generate <-> critique loop that keeps the best draft (see ``graph``)."""

@@ -1,0 +1,110 @@
+"""Numbers in text, and the rule of the unsupported-number check (``checks.UnsupportedNumbers``).
+
+The rule, so a writer (and a reader) can predict it:
+
+- **What is a number**: digits with optional thousands commas and decimals, with an
+  optional currency sign before and ``%``/"percent" or a scale after ("k", "m", "bn",
+  "thousand", "million", "billion", "trillion"): ``9.2``, ``9.20``, ``$9.20M``,
+  ``41.3%``, ``1,234``, ``$41.95 million``.
+- **Equal values match**, whatever the format: ``9.2`` = ``9.20``; ``1,234`` = ``1234``;
+  ``$9.20M`` = ``$9.20 million`` = ``$9,200,000``.
+- **Rounding is allowed**: a draft number matches a source number that rounds to it at
+  the draft's precision (half up): ``$42M`` and ``$41.9 million`` both match
+  ``$41.95 million``; ``41%`` matches ``41.3%``; ``40%`` does not.
+- **Labels are not figures**: digits glued to letters (``Q4``, ``FY2025``, ``V2``,
+  ``24th``, ``5G``) are not checked in the draft.
+- **Small counting numbers pass**: bare integers 0-12 ("two quarters", "3 products", "12
+  months") are not checked: they are rarely facts, and are too common to trace.
+- **Years are checked**, and the goal counts as a source: ``2025`` passes when a source
+  or the goal mentions it (``FY2025`` in the goal counts), ``2031`` does not.
+- **Derived numbers are flagged** (a growth rate the writer computed): put the result of
+  the calculation in the sources, e.g. from a calculator step, to allow it.
+- **No sources, no check**: with no sources at all it passes and says it was skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+__all__ = ["Figure", "figures", "unsupported_figures"]
+
+_SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "b": 9, "bn": 9,
+           "billion": 9, "trillion": 12}
+_NUMBER = re.compile(
+    r"(?P<cur>[$€£])?\s?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<pct>%|percent\b))?"
+    r"(?:\s?(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])(?![A-Za-z]))?"
+    r"(?P<tail>[A-Za-z]*)",
+    re.IGNORECASE,
+)
+
+
+class Figure(NamedTuple):
+    """One number as written: its text, value, the worth of its last digit, and kind."""
+
+    text: str
+    value: Decimal
+    """Value including the scale: ``$9.20M`` -> 9200000."""
+    quantum: Decimal
+    """What its last written digit is worth: ``$9.20M`` -> 10000; ``41%`` -> 1."""
+    digits: Decimal
+    """The number without the scale: ``$9.20M`` -> 9.20."""
+    digits_quantum: Decimal
+    """What its last written digit is worth without the scale: ``$9.20M`` -> 0.01."""
+    label: bool
+    """Glued to letters (``Q4``, ``FY2025``, ``24th``): a name, not a figure."""
+    bare_int: bool
+    """No currency, percent, scale or decimals: a count or a year."""
+
+
+def figures(text: str) -> Iterator[Figure]:
+    """Every number in ``text``, in order."""
+    for m in _NUMBER.finditer(text):
+        start = m.start("num")
+        before = text[start - 1] if start > 0 else " "
+        raw = m.group("num").replace(",", "")
+        digits = Decimal(raw)
+        digits_quantum = Decimal(10) ** -len(raw.partition(".")[2])
+        exp = _SCALES.get((m.group("scale") or "").lower(), 0)
+        scale = Decimal(10) ** exp
+        yield Figure(
+            text=m.group(0).strip(),
+            value=digits * scale,
+            quantum=digits_quantum * scale,
+            digits=digits,
+            digits_quantum=digits_quantum,
+            label=before.isalpha() or before in "._" or bool(m.group("tail")),
+            bare_int=not (m.group("cur") or m.group("pct") or exp or "." in raw),
+        )
+
+
+def _supported(fig: Figure, known: Sequence[Decimal]) -> bool:
+    # Compare the full value ($9.2M = 9200000) and the digits alone (9.2), so a source's
+    # "$9.20 million" supports "$9,200,000" and "9.2" alike; within half the last digit's
+    # worth, so a number rounded from a source's passes.
+    return any(abs(fig.value - k) <= fig.quantum / 2
+               or abs(fig.digits - k) <= fig.digits_quantum / 2 for k in known)
+
+
+def unsupported_figures(draft: str, texts: Sequence[str]) -> tuple[int, list[str]]:
+    """Check ``draft``'s figures against ``texts``; return (how many checked, unsupported).
+
+    Labels and bare integers up to 12 are not checked; the texts' labels do count as
+    support (``FY2025`` supports ``2025``).
+    """
+    known: list[Decimal] = []
+    for text in texts:
+        for fig in figures(text):
+            known += [fig.value, fig.digits]
+    checked, unsupported = 0, []
+    for fig in figures(draft):
+        if fig.label or (fig.bare_int and fig.value <= 12):
+            continue
+        checked += 1
+        if not _supported(fig, known) and fig.text not in unsupported:
+            unsupported.append(fig.text)
+    return checked, unsupported
