@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
-from langgraph.config import get_config
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from agent_graphs.actions import scope
 from agent_graphs.approval import request_approval, thread_id
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
@@ -47,7 +47,7 @@ __all__ = ["best_draft", "build_graph", "builder", "graph", "reflect"]
 
 # Supersteps one more round can take: write, check, critique, review, finish.
 _ROUND_COST = 5
-_DOC_HEAD = re.compile(r"\[(\d+)\] (.*?)(?: \(([^()]*)\))?$")
+_DOC_HEAD = re.compile(r"\[(\d+)\] (.*?)(?: \((?:source: )?([^()]*)\))?$")
 
 
 def _words(text: str) -> int:
@@ -78,7 +78,7 @@ def _clean_sources(raw: Any) -> list[dict[str, Any]]:
 
 
 def _parse_search(output: str) -> list[dict[str, Any]]:
-    """Turn the search tool's listing ("[1] Title (file.md)\\nbody") into sources."""
+    """Turn the search tool's listing ("[1] Title (source: file.md)\\nbody") into sources."""
     sources = []
     for part in re.split(r"\n\n(?=\[\d+\] )", output)[1:]:
         head, _, body = part.partition("\n")
@@ -182,7 +182,8 @@ def _check_node(extra: Sequence[Check]):
                    f"draft {n}: all {len(results)} checks passed" if not failed else
                    f"draft {n}: failed " + "; ".join(f"{r['name']} ({r['detail']})"
                                                     for r in failed))
-        emit("draft_checked", draft=n, checks=results, passed=not failed, summary=summary)
+        emit("draft_checked", summary, draft=n, checks=results, passed=not failed,
+             lines=[f"{r['name']}: {r['detail']}" for r in failed])
         return {"checks": results}
 
     return check
@@ -229,10 +230,11 @@ def critique(
     accepted = passed and (verdict.approved or by_score)
     verdict_text = "approved" if record["approved"] else (
         "accepted by min_score" if accepted else "not approved")
-    emit("draft_critiqued", draft=index + 1, round=n_rounds, score=verdict.score,
-         approved=record["approved"], issues=record["issues"],
-         summary=f"draft {index + 1} scored {verdict.score:.2f}, {verdict_text}"
-                 + (f": {len(record['issues'])} issue(s)" if record["issues"] else ""))
+    emit("draft_critiqued",
+         f"draft {index + 1} scored {verdict.score:.2f}, {verdict_text}"
+         + (f": {len(record['issues'])} issue(s)" if record["issues"] else ""),
+         draft=index + 1, round=n_rounds, score=verdict.score, approved=record["approved"],
+         issues=record["issues"], lines=record["issues"])
     update: dict[str, Any] = {"rounds": [record], "usage": usage, "model_calls": calls}
     if accepted:
         update |= {"accepted": index,
@@ -250,12 +252,6 @@ def critique(
     return Command(goto="write", update=update)
 
 
-def _namespace() -> str:
-    """The subgraph path this node runs in ('' at the top), without task ids."""
-    ns = str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
-    return "".join(":" + part.split(":")[0] for part in ns.split("|") if part)
-
-
 def _review_node(extra: Sequence[Check]):
     def review(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "finish"]]:
         """A person approves, rejects (with feedback) or edits the accepted draft."""
@@ -271,7 +267,7 @@ def _review_node(extra: Sequence[Check]):
             return {"draft": args["draft"].strip()}
 
         decision = request_approval(
-            {"kind": "draft", "tool": "accept_draft", "args": {"draft": state["drafts"][index]},
+            {"kind": "draft", "args": {"draft": state["drafts"][index]},
              "risk": "low", "reasons": ["draft review is on (reflection_human_review)"],
              "why": f"the {state['accepted_by']} accepted draft {index + 1} "
                     f"(score {latest['score']:.2f})",
@@ -279,7 +275,7 @@ def _review_node(extra: Sequence[Check]):
              "issues": latest["issues"], "checks": latest["checks"],
              "how_to_answer": "approve | reject (+feedback: the writer revises) | "
                               "edit with {'draft': 'new text'}"},
-            key=f"{thread_id()}{_namespace()}:draft:{len(rounds)}",
+            key=":".join(p for p in (thread_id(), scope(), "draft", str(len(rounds))) if p),
             check_args=check_args,
         )
         by = decision.by or "person"
