@@ -148,7 +148,7 @@ def review(
             error=why_not + (f": {decision.reason}" if decision.reason else ""),
         )
         return action, outcome, decision
-    approved = Action(**{**action, "approved_by": decision.by or "person"})  # type: ignore[typeddict-item]
+    approved = Action(**{**action, "approved_by": decision.by or "person"})
     if decision.action == "edit" and decision.args is not None:
         approved["args"] = decision.args
     return approved, None, decision
@@ -159,8 +159,8 @@ def run(ctx: Context, box: Toolbox, action: Action) -> Outcome:
 
     MEDIUM and HIGH calls are written to the audit trail (once per key).
     """
-    emit("tool_called", summary=f"{action['tool']}({clip(action['args'], 140)})",
-         step_id=action["step_id"], tool=action["tool"], args=action["args"])
+    emit("tool_called", summary=f"call   {action['tool']}({clip(action['args'], 140)})",
+         level=1, step_id=action["step_id"], tool=action["tool"], args=action["args"])
     base = Outcome(step_id=action["step_id"], tool=action["tool"], args=action["args"],
                    ok=True, key=action["key"], risk=action["risk"])
     if "approved_by" in action:
@@ -168,9 +168,9 @@ def run(ctx: Context, box: Toolbox, action: Action) -> Outcome:
     try:
         output = box.run(action["tool"], action["args"], idempotency_key=action["key"],
                          timeout=ctx.tool_timeout)
-        outcome = Outcome(**base, output=output)  # type: ignore[typeddict-item]
+        outcome = Outcome(**base, output=output)
     except ToolError as err:
-        outcome = Outcome(**{**base, "ok": False}, error=str(err))  # type: ignore[typeddict-item]
+        outcome = Outcome(**{**base, "ok": False}, error=str(err))
     if action["risk"] != Risk.LOW.value:
         audit.record(
             "tool_executed", thread_id=thread_id(), key=action["key"],
@@ -180,6 +180,7 @@ def run(ctx: Context, box: Toolbox, action: Action) -> Outcome:
                   "result": outcome.get("output") or outcome.get("error")},
         )
     text = outcome.get("output") or outcome.get("error") or ""
-    emit("step_finished", summary=f"{'ok' if outcome['ok'] else 'FAILED'} {clip(text, 150)}",
+    mark = "ok" if outcome["ok"] else "FAILED"
+    emit("step_finished", summary=f"{mark:<6} {' '.join(clip(text, 150).split())}", level=1,
          step_id=action["step_id"], ok=outcome["ok"], output=clip(text, _OUTPUT_CHARS))
     return outcome

@@ -35,7 +35,7 @@ class Decision(BaseModel):
     by: str = Field(default="", description="Who decided, for the audit trail")
 
 
-_WORDS = {
+_WORDS: dict[str, Literal["approve", "reject"]] = {
     "approve": "approve", "approved": "approve", "yes": "approve", "y": "approve",
     "reject": "reject", "rejected": "reject", "no": "reject", "n": "reject",
 }
@@ -106,7 +106,10 @@ def request_approval(
     """
     thread = thread_id()
     audit.record("approval_requested", thread_id=thread, key=key, actor="agent", data=request)
-    emit("approval_requested", **request)
+    what = (f"plan of {len(request.get('steps') or [])} steps" if request.get("kind") == "plan"
+            else str(request.get("tool") or request.get("kind") or "a decision"))
+    emit("approval_requested", summary=f"needs approval: {what} ({request.get('risk')} risk)",
+         level=1, **request)
     pending = request
     while True:
         # NOTE: on resume LangGraph replays this node; earlier interrupt() calls return
@@ -124,5 +127,6 @@ def request_approval(
     answer = decision.model_dump()
     audit.record("approval_decided", thread_id=thread, key=key, actor=decision.by or "person",
                  data=answer, variant=json.dumps(answer, sort_keys=True, default=str))
-    emit("approval_decided", key=key, action=decision.action, reason=decision.reason)
+    emit("approval_decided", summary=f"decision: {decision.action} {decision.reason}".rstrip(),
+         level=1, key=key, action=decision.action, reason=decision.reason)
     return decision

@@ -19,46 +19,15 @@ from typing import Any
 from langgraph.types import Command
 
 from agent_graphs.context import context_from
-from agent_graphs.graphs import GRAPHS, compile_graph, run_config, saved_context
+from agent_graphs.graphs import GRAPHS, compile_graph, graph_roles, run_config, saved_context
 from agent_graphs.hitl import find_approval, pending_approvals, resume_map, who
 from agent_graphs.models import describe_model
-from agent_graphs.render import Printer
+from agent_graphs.flags import add_context_flags, context_overrides
+from agent_graphs.render import Output, output_for
 from checkpoints import audit, db_path, get_thread, history, list_threads, open_saver
 from checkpoints.sqlite import DB_ENV
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_APPROVAL, EXIT_CTRL_C = 0, 1, 2, 3, 130
-
-_CONTEXT_FLAGS = {
-    "planner_model": "--planner-model",
-    "executor_model": "--executor-model",
-    "critic_model": "--critic-model",
-    "max_replans": "--max-replans",
-    "max_steps": "--max-steps",
-    "planner_max_tokens": "--planner-max-tokens",
-    "executor_max_tokens": "--executor-max-tokens",
-    "critic_max_tokens": "--critic-max-tokens",
-    "tool_timeout": "--tool-timeout",
-    "workspace": "--workspace",
-    "corpus_dir": "--corpus",
-    "outbox": "--outbox",
-}
-_TYPES = {"max_replans": int, "max_steps": int, "tool_timeout": float, "planner_max_tokens": int,
-          "executor_max_tokens": int, "critic_max_tokens": int}
-
-
-def _add_context_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model for every role (e.g. openai:gpt-4o, local:1.5b)")
-    for field, flag in _CONTEXT_FLAGS.items():
-        parser.add_argument(flag, dest=field, type=_TYPES.get(field, str), default=None)
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    values = {f: getattr(args, f) for f in _CONTEXT_FLAGS if getattr(args, f, None) is not None}
-    if getattr(args, "model", None):
-        for role in ("planner_model", "executor_model", "critic_model"):
-            values.setdefault(role, args.model)
-    return values
-
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="agent-graphs", description=__doc__,
@@ -71,11 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("goal")
     run.add_argument("--graph", default="plan_execute", choices=sorted(GRAPHS))
     run.add_argument("--thread", help="thread id (default: a new one)")
+    run.add_argument("--input", metavar="JSON", type=json.loads, default={},
+                     help="more input fields for graphs that take them, e.g. '{\"sources\": [...]}'")
     run.add_argument("--json", action="store_true", help="print JSON lines instead of text")
-    _add_context_flags(run)
+    add_context_flags(run)
 
     res = sub.add_parser("resume", help="continue a paused or interrupted thread")
     res.add_argument("thread")
+    res.add_argument("--graph", choices=sorted(GRAPHS),
+                     help="the thread's graph, if it was not stored with it")
     decide = res.add_mutually_exclusive_group()
     decide.add_argument("--approve", action="store_true", help="approve the pending request")
     decide.add_argument("--reject", nargs="?", const="", metavar="REASON",
@@ -86,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--by", metavar="NAME",
                      help="who decides, for the audit trail (default: your OS user name)")
     res.add_argument("--json", action="store_true")
-    _add_context_flags(res)
+    add_context_flags(res)
 
     threads = sub.add_parser("threads", help="list threads in the database")
     threads.add_argument("--json", action="store_true")
@@ -115,19 +88,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stream(graph: Any, payload: Any, config: dict, context: Any) -> Iterator[tuple[str, Any]]:
+def _stream(graph: Any, payload: Any, config: Any, context: Any) -> Iterator[tuple[str, Any]]:
     # NOTE: "sync" durability writes each step's checkpoint before the next step starts, so
     # a SIGKILL can lose at most the step that was running (about 2.5 ms a step on SQLite).
-    yield from graph.stream(payload, config, context=context, durability="sync",
-                            stream_mode=["custom", "updates"])
+    # subgraphs=True: a graph built from other graphs shows their progress too.
+    for _namespace, mode, chunk in graph.stream(
+        payload, config, context=context, durability="sync",
+        stream_mode=["custom", "updates"], subgraphs=True,
+    ):
+        yield mode, chunk
 
 
-def _drive(graph: Any, payload: Any, config: dict, overrides: dict, out: Printer) -> int:
+def _drive(graph: Any, payload: Any, config: Any, overrides: dict, out: Output) -> int:
     """Stream a run to the terminal and turn how it ended into an exit code."""
     ctx = context_from(overrides)
     thread = config["configurable"]["thread_id"]
-    out.start(thread, {r: describe_model(ctx.role_model(r)) for r in
-                       ("planner", "executor", "critic")})
+    roles = graph_roles(config["metadata"]["graph_id"])
+    out.start(thread, {r: describe_model(ctx.role_model(r)) for r in roles})
     try:
         for mode, chunk in _stream(graph, payload, config, ctx):
             if mode == "custom":
@@ -159,8 +136,8 @@ def _resume_payload(args: argparse.Namespace) -> Any:
     return None
 
 
-def cmd_run(args: argparse.Namespace, out: Printer) -> int:
-    overrides = _overrides(args)
+def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    overrides = context_overrides(args)
     thread = args.thread or str(uuid.uuid4())  # the dev server accepts only UUIDs
     with open_saver(args.db) as saver:
         if get_thread(saver, thread):
@@ -168,17 +145,21 @@ def cmd_run(args: argparse.Namespace, out: Printer) -> int:
             return EXIT_USAGE
         graph = compile_graph(args.graph, saver)
         config = run_config(thread, graph_id=args.graph, context=overrides)
-        return _drive(graph, {"goal": args.goal}, config, overrides, out)
+        return _drive(graph, {**args.input, "goal": args.goal}, config, overrides, out)
 
 
-def cmd_resume(args: argparse.Namespace, out: Printer) -> int:
+def cmd_resume(args: argparse.Namespace, out: Output) -> int:
     with open_saver(args.db) as saver:
         tup = saver.get_tuple({"configurable": {"thread_id": args.thread, "checkpoint_ns": ""}})
         if tup is None:
             out.error(f"no thread {args.thread!r} in {db_path(args.db)}")
             return EXIT_USAGE
-        graph_id = (tup.metadata or {}).get("graph_id") or "plan_execute"
-        overrides = {**saved_context(tup.metadata), **_overrides(args)}
+        graph_id = args.graph or (tup.metadata or {}).get("graph_id")
+        if graph_id not in GRAPHS:
+            out.error(f"thread {args.thread!r} does not say which graph it ran "
+                      f"({graph_id!r}); pass --graph, one of: {', '.join(sorted(GRAPHS))}")
+            return EXIT_USAGE
+        overrides = {**saved_context(tup), **context_overrides(args)}
         graph = compile_graph(graph_id, saver)
         config = run_config(args.thread, graph_id=graph_id, context=overrides)
         snapshot = graph.get_state(config)
@@ -219,13 +200,13 @@ def cmd_resume(args: argparse.Namespace, out: Printer) -> int:
         return _drive(graph, command, config, overrides, out)
 
 
-def cmd_threads(args: argparse.Namespace, out: Printer) -> int:
+def cmd_threads(args: argparse.Namespace, out: Output) -> int:
     with open_saver(args.db) as saver:
         out.threads(list_threads(saver))
     return EXIT_OK
 
 
-def cmd_show(args: argparse.Namespace, out: Printer) -> int:
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
     with open_saver(args.db) as saver:
         info = get_thread(saver, args.thread)
         if info is None:
@@ -235,7 +216,7 @@ def cmd_show(args: argparse.Namespace, out: Printer) -> int:
     return EXIT_OK
 
 
-def cmd_approvals(args: argparse.Namespace, out: Printer) -> int:
+def cmd_approvals(args: argparse.Namespace, out: Output) -> int:
     with open_saver(args.db) as saver:
         if args.verb == "list":
             if args.interrupt_id:
@@ -254,7 +235,7 @@ def cmd_approvals(args: argparse.Namespace, out: Printer) -> int:
     return EXIT_OK
 
 
-def cmd_audit(args: argparse.Namespace, out: Printer) -> int:
+def cmd_audit(args: argparse.Namespace, out: Output) -> int:
     out.audit(audit.read(thread_id=args.thread, path=db_path(args.db), limit=args.limit))
     return EXIT_OK
 
@@ -266,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         # Nodes write the audit trail to the default database ($AGENT_GRAPHS_DB): point it
         # at --db so the trail lives beside these checkpoints.
         os.environ[DB_ENV] = str(db_path(args.db).resolve())
-    out = Printer(json_mode=getattr(args, "json", False))
+    out = output_for(json_mode=getattr(args, "json", False))
     commands = {"run": cmd_run, "resume": cmd_resume, "threads": cmd_threads, "show": cmd_show,
                 "approvals": cmd_approvals, "audit": cmd_audit}
     return commands[args.command](args, out)

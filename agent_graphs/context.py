@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -32,7 +33,7 @@ def default_model() -> str:
     return "local"
 
 
-def _env(name: str, default: Any, cast: type = str) -> Any:
+def _env(name: str, default: Any, cast: Callable[[str], Any] = str) -> Any:
     """Build a default_factory that reads ``AGENT_GRAPHS_<NAME>`` at construction time."""
 
     def factory() -> Any:
@@ -46,7 +47,9 @@ def _env(name: str, default: Any, cast: type = str) -> Any:
     return factory
 
 
-def _setting(name: str, default: Any, description: str, cast: type = str) -> Any:
+def _setting(
+    name: str, default: Any, description: str, cast: Callable[[str], Any] = str
+) -> Any:
     env = ENV_PREFIX + name.upper()
     return field(
         default_factory=_env(name, default, cast),

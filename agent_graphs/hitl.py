@@ -15,6 +15,7 @@ import getpass
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
@@ -175,15 +176,18 @@ def decide(
     Raises:
         ValueError: No such thread, nothing pending, or an unknown interrupt id.
     """
-    base = {"configurable": {"thread_id": thread_id}}
-    tup = graph.checkpointer.get_tuple(base) if graph.checkpointer else None
+    base: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    saver = graph.checkpointer
+    tup = saver.get_tuple(base) if isinstance(saver, BaseCheckpointSaver) else None
     if tup is None:
         raise ValueError(f"no thread {thread_id!r}")
     pending = [i.id for i in graph.get_state(base).interrupts]
-    command = Command(resume=resume_map(pending, decisions, by=by or who()))
-    settings = {**saved_context(tup.metadata), **(context or {})}
+    command: Command[Any] = Command(resume=resume_map(pending, decisions, by=by or who()))
+    settings = {**saved_context(tup), **(context or {})}
     graph_id = (tup.metadata or {}).get("graph_id")
-    config = (run_config(thread_id, graph_id=graph_id, context=settings) if graph_id
-              else {**base, "recursion_limit": RECURSION_LIMIT})
-    graph.invoke(command, config, context=context_from(settings), durability="sync")
+    config: RunnableConfig = (
+        run_config(thread_id, graph_id=str(graph_id), context=settings) if graph_id
+        else {**base, "recursion_limit": RECURSION_LIMIT})
+    graph.invoke(command, config, context=context_from(settings),  # type: ignore[call-overload]
+                 durability="sync")
     return graph.get_state(base)

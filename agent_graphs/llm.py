@@ -84,7 +84,7 @@ def structured(
     usage: dict[str, int] = {}
     problem = "no answer"
     for attempt in range(1, attempts + 1):
-        out = runnable.invoke(history)
+        out: dict[str, Any] = runnable.invoke(history)  # type: ignore[assignment]
         raw = out.get("raw")
         usage = add_usage(usage, usage_of(raw))
         parsed = out.get("parsed")
@@ -131,9 +131,10 @@ def forced_tool_call(
             problem = f"no call to {tool.name}" + (f" ({bad[0].get('error')})" if bad else "")
         else:
             args = calls[0]["args"]
-            problem = check(args) if check else None
-            if problem is None:
+            complaint = check(args) if check else None
+            if complaint is None:
                 return args, usage
+            problem = complaint
         if attempt < attempts:
             history.append(_retry_note(problem, reply))
     raise ModelOutputError(f"{tool.name}: no usable call after {attempts} attempts; {problem}")

@@ -18,8 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.types import RetryPolicy
 
-__all__ = ["chat_model", "describe_model", "load_chat_model", "register_provider"]
+__all__ = ["MODEL_RETRY", "chat_model", "describe_model", "is_transient", "load_chat_model",
+           "register_provider", "unregister_provider"]
 
 Provider = Callable[[str, int], BaseChatModel]
 _providers: dict[str, Provider] = {}
@@ -28,6 +30,11 @@ _providers: dict[str, Provider] = {}
 def register_provider(prefix: str, provider: Provider) -> None:
     """Make ``<prefix>:<name>`` resolve through ``provider(name, max_tokens)``."""
     _providers[prefix] = provider
+
+
+def unregister_provider(prefix: str) -> None:
+    """Forget the provider of ``prefix`` (tests register fakes per test)."""
+    _providers.pop(prefix, None)
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -78,7 +85,33 @@ def _openai(model: str, *, max_tokens: int, **kwargs: Any) -> BaseChatModel:
         # An OpenAI-compatible server on OPENAI_BASE_URL usually needs no key, but the
         # client refuses to start without one.
         kwargs["api_key"] = "not-needed"
-    return ChatOpenAI(model=model, max_tokens=max_tokens, max_retries=1, **kwargs)
+    # The client retries a dropped connection, a 429 or a 5xx twice with its own backoff;
+    # a node whose call still fails is retried by MODEL_RETRY. The timeout is generous: a
+    # long plan on the embedded model takes tens of seconds on 2 cores.
+    kwargs.setdefault("timeout", 300.0)
+    return ChatOpenAI(model=model, max_tokens=max_tokens, max_retries=2, **kwargs)  # type: ignore[call-arg]
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for provider errors worth retrying: rate limits, overload, timeouts, lost
+    connections. A malformed answer is not one of them (``llm.structured`` handles it).
+    """
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai depends on it
+        return False
+    if isinstance(error, openai.APIConnectionError):  # timeouts included
+        return True
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code in (408, 409, 429) or error.status_code >= 500
+    return False
+
+
+MODEL_RETRY = RetryPolicy(
+    initial_interval=2.0, backoff_factor=2.0, max_interval=30.0, max_attempts=3,
+    retry_on=is_transient,
+)
+"""Retry policy for nodes that call a model (never for nodes that run tools)."""
 
 
 def describe_model(name: str) -> str:

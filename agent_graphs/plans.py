@@ -82,9 +82,10 @@ def plan_schema(tools: Iterable[str], max_steps: int, *, min_steps: int = 1) -> 
     schema hint (OpenAI), so a small model cannot name a tool that does not exist.
     """
     names = tuple(sorted(tools))
+    tool_names: Any = Literal[names]
     step: Any = create_model(
         "Step", __base__=Step,
-        tool=(Literal[names], Field(description="Name of the one tool this step calls")),
+        tool=(tool_names, Field(description="Name of the one tool this step calls")),
     )
     plan: type[Plan] = create_model(
         "Plan", __base__=Plan,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import Any
+
+from langchain_core.tools import BaseTool
 
 from agent_graphs.context import Context
-from tools import Toolbox, ToolSettings
+from tools import Risk, Toolbox, ToolSettings
+
+ExtraTools = Mapping[str, tuple[BaseTool, Risk]]
+"""Tools a graph factory adds to the built-in ones, by name, with their declared risk."""
 
 
 @lru_cache(maxsize=16)
@@ -19,6 +26,18 @@ def _toolbox(workspace: str, corpus_dir: str, outbox: str) -> Toolbox:
     return Toolbox(settings)
 
 
-def toolbox_for(ctx: Context) -> Toolbox:
-    """Return the toolbox configured by ``ctx`` (workspace, corpus, outbox)."""
-    return _toolbox(ctx.workspace, ctx.corpus_dir, ctx.outbox)
+def toolbox_for(ctx: Context, extra_tools: ExtraTools | None = None) -> Toolbox:
+    """Return the toolbox configured by ``ctx`` (workspace, corpus, outbox) plus extras."""
+    box = _toolbox(ctx.workspace, ctx.corpus_dir, ctx.outbox)
+    return box.extended(extra_tools) if extra_tools else box
+
+
+def with_tools(node: Callable[..., Any], tools: ExtraTools | None) -> Callable[..., Any]:
+    """Bind a graph factory's extra tools to ``node`` (a ``(state, runtime, *, tools)``
+    function), keeping its name and its typed return for Studio's edges."""
+
+    @wraps(node)
+    def bound(state: Any, runtime: Any) -> Any:
+        return node(state, runtime, tools=tools)
+
+    return bound

@@ -81,4 +81,8 @@ def read(
         rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
     finally:
         conn.close()
-    return [AuditRecord(*row[:6], json.loads(row[6])) for row in reversed(rows)]
+    return [
+        AuditRecord(seq=row[0], at=row[1], thread_id=row[2], kind=row[3], key=row[4],
+                    actor=row[5], data=json.loads(row[6]))
+        for row in reversed(rows)
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
 INTERRUPT = "__interrupt__"
@@ -84,7 +85,7 @@ def _pending_interrupts(tup: CheckpointTuple) -> list[dict[str, Any]]:
 
 
 def _summarise(thread_id: str, tup: CheckpointTuple) -> ThreadInfo:
-    checkpoint, metadata = tup.checkpoint, tup.metadata or {}
+    checkpoint, metadata = tup.checkpoint, dict[str, Any](tup.metadata or {})
     interrupts = _pending_interrupts(tup)
     values = dict(checkpoint.get("channel_values", {}))
     branches = [k.split(":", 2)[-1] for k in values if k.startswith("branch:to:")]
@@ -92,7 +93,7 @@ def _summarise(thread_id: str, tup: CheckpointTuple) -> ThreadInfo:
         branches.insert(0, "__start__")
     return ThreadInfo(
         thread_id=thread_id,
-        graph_id=metadata.get("graph_id"),
+        graph_id=str(metadata["graph_id"]) if metadata.get("graph_id") else None,
         updated_at=checkpoint.get("ts", ""),
         step=int(metadata.get("step", -1)),
         next=branches,
@@ -115,7 +116,7 @@ def list_threads(saver: BaseCheckpointSaver) -> list[ThreadInfo]:
 
 def history(saver: BaseCheckpointSaver, thread_id: str, limit: int = 50) -> list[dict[str, Any]]:
     """Return the thread's checkpoints, newest first: id, step, source, writes."""
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     return [
         {
             "checkpoint_id": tup.config["configurable"]["checkpoint_id"],

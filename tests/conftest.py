@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent_graphs import models
 from checkpoints import open_saver
 
 
@@ -18,6 +19,13 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGSMITH_API_KEY", "AGENT_GRAPHS_MODEL",
                 "AGENT_GRAPHS_DB", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_fakes() -> Iterator[None]:
+    """Scripted models registered by a test do not answer for the next one."""
+    yield
+    models.unregister_provider("fake")
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -81,7 +81,7 @@ def _check(node: ast.AST) -> None:
                 raise ValueError("function arguments must be positional")
         elif isinstance(child, (ast.BinOp, ast.UnaryOp)):
             if type(child.op) not in OPERATORS:
-                symbol = _OPERATOR_SYMBOLS.get(type(child.op), type(child.op).__name__)
+                symbol = _OPERATOR_SYMBOLS.get(type(child.op), type(child.op).__name__)  # type: ignore[arg-type]
                 hint = "; use ** for powers" if symbol == "^" else ""
                 raise ValueError(f"operator {symbol} is not supported{hint}")
         elif isinstance(child, ast.Attribute):

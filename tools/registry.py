@@ -9,6 +9,7 @@ failure into a ``ToolError`` subclass whose message says which tool failed and w
 from __future__ import annotations
 
 import contextvars
+import copy
 import enum
 import json
 import re
@@ -129,11 +130,25 @@ class Toolbox:
         ]
         self._tools: dict[str, BaseTool] = {t.name: t for t in built_in}
         self._risks: dict[str, Risk] = {name: RISKS.get(name, Risk.HIGH) for name in self._tools}
-        for name, (tool, risk) in (extra_tools or {}).items():
+        self._add(extra_tools or {})
+
+    def _add(self, extra_tools: Mapping[str, tuple[BaseTool, Risk]]) -> None:
+        for name, (tool, risk) in extra_tools.items():
             if tool.name != name:
                 raise ValueError(f"extra tool registered as {name!r} is named {tool.name!r}")
             self._tools[name] = tool
             self._risks[name] = Risk(risk)
+
+    def extended(self, extra_tools: Mapping[str, tuple[BaseTool, Risk]]) -> Toolbox:
+        """Return a copy of this toolbox with ``extra_tools`` added (built-ins are shared).
+
+        Raises:
+            ValueError: If an extra tool's key differs from the tool's own name.
+        """
+        box = copy.copy(self)
+        box._tools, box._risks = dict(self._tools), dict(self._risks)
+        box._add(extra_tools)
+        return box
 
     def names(self) -> list[str]:
         """Return the tool names in registration order."""

@@ -1,0 +1,107 @@
+"""The contract every graph in GRAPHS keeps, checked the same way for each.
+
+Each graph runs to an answer with scripted models, stores its settings with the thread,
+pauses at an approval and resumes (in memory, on SQLite, and in a new process through the
+CLI), and its diagram in the README is current (tests/test_diagrams.py). A new graph is
+covered by adding one line to tests/contracts.py; the first test fails until it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.types import Command
+
+from agent_graphs.graphs import GRAPHS, compile_graph, run_config, saved_context
+from tests.contracts import CONTRACTS, case
+from tests.fakes import install
+
+ROOT = Path(__file__).resolve().parents[1]
+GRAPH_IDS = sorted(GRAPHS)
+
+
+def _sent(dirs: dict[str, str]) -> int:
+    path = Path(dirs["outbox"])
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_every_graph_has_contract_cases():
+    assert set(CONTRACTS) == set(GRAPHS)
+    for graph_id in GRAPH_IDS:
+        assert {"answer", "approval"} <= set(
+            __import__(CONTRACTS[graph_id], fromlist=["CASES"]).CASES)
+
+
+@pytest.mark.parametrize("graph_id", GRAPH_IDS)
+def test_runs_to_an_answer_and_stores_its_settings(graph_id, checkpointer, dirs):
+    c = case(graph_id, "answer")
+    install(fallbacks=c["fallbacks"])
+    graph = compile_graph(graph_id, checkpointer)
+    # No settings in the config's metadata: as from Studio or plain Python, the graph
+    # itself must store them with the thread.
+    config = {"configurable": {"thread_id": "t1"}, "recursion_limit": 500}
+    graph.invoke(c["input"], config, context={**c["context"], **dirs}, durability="sync")
+    values = graph.get_state(config).values
+    assert values["status"] == "done", values.get("final_answer")
+    assert values["final_answer"].strip()
+    stored = saved_context(checkpointer.get_tuple(config))
+    assert stored["outbox"] == dirs["outbox"]
+    assert all(stored[k] == v for k, v in c["context"].items())
+
+
+@pytest.mark.parametrize("graph_id", GRAPH_IDS)
+def test_pauses_for_approval_and_resumes(graph_id, checkpointer, dirs):
+    c = case(graph_id, "approval")
+    install(fallbacks=c["fallbacks"])
+    graph = compile_graph(graph_id, checkpointer)
+    config = run_config("t1", graph_id=graph_id)
+    context = {**c["context"], **dirs}
+    graph.invoke(c["input"], config, context=context, durability="sync")
+    paused = 0
+    while (pending := graph.get_state(config).interrupts) and paused < 10:
+        paused += 1
+        assert _sent(dirs) == 0  # nothing irreversible before a person said yes
+        graph.invoke(Command(resume={i.id: "approve" for i in pending}), config,
+                     context=context, durability="sync")
+    assert paused >= 1, "the approval case never paused"
+    assert graph.get_state(config).values["status"] == "done"
+    assert _sent(dirs) == c.get("sends", 1)
+
+
+def _cli(graph_id: str, db: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.procs.contract_child", graph_id, "approval", "--",
+         "--db", str(db), *argv],
+        cwd=os.getcwd(), env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def _flags(context: dict[str, Any]) -> list[str]:
+    return [part for key, value in context.items() for part in
+            (f"--{key.replace('_', '-')}",
+             json.dumps(value) if isinstance(value, dict) else str(value))]
+
+
+@pytest.mark.parametrize("graph_id", GRAPH_IDS)
+def test_resumes_an_approval_in_a_new_process(graph_id, tmp_path, dirs):
+    c = case(graph_id, "approval")
+    db = tmp_path / "runs.sqlite"
+    extra = {k: v for k, v in c["input"].items() if k != "goal"}
+    started = _cli(graph_id, db, "run", c["input"]["goal"], "--graph", graph_id,
+                   "--thread", "contract", "--input", json.dumps(extra),
+                   *_flags({**c["context"], **dirs}))
+    assert started.returncode == 3, started.stdout + started.stderr
+    for _ in range(10):  # each new process answers whatever waits, with stored settings
+        resumed = _cli(graph_id, db, "resume", "contract", "--approve")
+        if resumed.returncode != 3:
+            break
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "=== DONE" in resumed.stdout
+    assert _sent(dirs) == c.get("sends", 1)
