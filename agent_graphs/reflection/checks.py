@@ -24,7 +24,6 @@ and ``unsupported_numbers`` (see :func:`settings_checks`); ``JsonMatches`` and
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import signal
@@ -102,7 +101,7 @@ def goal_word_limit(goal: str) -> int | None:
     draft from failing while a 150-word one still does.
     """
     match = _GOAL_WORDS.search(goal)
-    return math.ceil(int(match.group(1)) * 1.1) if match else None
+    return (int(match.group(1)) * 11 + 9) // 10 if match else None  # +10%, rounded up
 
 
 def _norm(text: str) -> str:
