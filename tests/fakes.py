@@ -13,13 +13,14 @@ replays nodes, so it cannot know in advance how many calls it will get.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
@@ -59,6 +60,10 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs))])
+
+    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
+        """Record the call and return the next scripted (or fallback) reply."""
         self.calls.append(list(messages))
         self.bound.append(kwargs)
         if self.replies:
@@ -73,10 +78,9 @@ class ScriptedChatModel(BaseChatModel):
             reply = reply(list(messages))
         if isinstance(reply, str):
             reply = AIMessage(content=reply)
-        reply = reply.model_copy(
+        return reply.model_copy(
             update={"usage_metadata": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}}
         )
-        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any):
         """Record the tools as OpenAI would receive them."""
@@ -95,21 +99,67 @@ class ScriptedChatModel(BaseChatModel):
         return len(self.replies)
 
 
+class StreamingScriptedChatModel(ScriptedChatModel):
+    """The scripted model, streaming: each reply comes in pieces of ``chunk_chars``.
+
+    A tool call streams as ``tool_call_chunks`` of its JSON arguments (name and id in the
+    first piece), as OpenAI-compatible servers send them; text streams as content.
+    ``on_chunk(n, text_so_far)`` runs before piece ``n`` is sent, so a test can hold the
+    stream at a chosen point (e.g. until a task has started).
+    """
+
+    chunk_chars: int = 8
+    on_chunk: Callable[[int, str], None] | None = None
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        reply = self._reply(messages, kwargs)
+        pieces: list[AIMessageChunk] = []
+        for index, tc in enumerate(reply.tool_calls):
+            text = json.dumps(tc["args"])
+            for start in range(0, max(len(text), 1), self.chunk_chars):
+                first = start == 0
+                piece = text[start:start + self.chunk_chars]
+                pieces.append(AIMessageChunk(content="", tool_call_chunks=[{
+                    "name": tc["name"] if first else None, "args": piece,
+                    "id": tc["id"] if first else None, "index": index}]))
+        text = reply.text if not reply.tool_calls else ""
+        for start in range(0, len(text), self.chunk_chars):
+            pieces.append(AIMessageChunk(content=text[start:start + self.chunk_chars]))
+        pieces = pieces or [AIMessageChunk(content="")]
+        pieces[-1] = pieces[-1].model_copy(update={"usage_metadata": reply.usage_metadata})
+        so_far = ""
+        for n, piece in enumerate(pieces):
+            if self.on_chunk is not None:
+                self.on_chunk(n, so_far)
+            so_far += "".join(c.get("args") or "" for c in piece.tool_call_chunks) or piece.text
+            if run_manager:
+                run_manager.on_llm_new_token(piece.text, chunk=ChatGenerationChunk(message=piece))
+            yield ChatGenerationChunk(message=piece)
+
+
 def bound_tool_names(kwargs: dict[str, Any]) -> list[str]:
     """Names of the tools (or structured-output schemas) bound to a call."""
     return [t["function"]["name"] for t in kwargs.get("tools") or []]
 
 
 def install(
-    fallbacks: dict[str, Fallback] | None = None, **scripts: list[Reply]
+    fallbacks: dict[str, Fallback] | None = None, *, streaming: Collection[str] = (),
+    **scripts: list[Reply],
 ) -> dict[str, ScriptedChatModel]:
     """Register ``fake:<role>`` models replaying the given scripts; return them by role.
 
-    ``fallbacks`` maps a role to what answers once its script runs out.
+    ``fallbacks`` maps a role to what answers once its script runs out; roles named in
+    ``streaming`` stream their replies (``StreamingScriptedChatModel``).
     """
     fallbacks = fallbacks or {}
-    fakes = {role: ScriptedChatModel(replies=list(replies), name=role,
-                                     fallback=fallbacks.get(role))
+    fakes = {role: (StreamingScriptedChatModel if role in streaming else ScriptedChatModel)(
+                 replies=list(replies), name=role, fallback=fallbacks.get(role))
              for role, replies in {**dict.fromkeys(fallbacks, []), **scripts}.items()}
 
     def provider(name: str, max_tokens: int) -> BaseChatModel:

@@ -1,0 +1,44 @@
+"""Prompts of the LLM Compiler graph (``str.format`` placeholders)."""
+
+_PLANNING_RULES = """Plan the tool calls that reach the goal as a graph of tasks, one tool \
+per task. Tasks run at the same time unless one needs another's result: only then list \
+the other task in depends_on and write $id in the argument where its result goes (e.g. \
+"$s1"). Search for one fact per task (one company, one period). Use write_file or \
+send_email only if the goal asks for a file or an email. Do not add a task for the final \
+answer: it is written from the results.
+
+Tools:
+{tools}
+
+Example. Goal: Compare the prices of Globex's and Initech's basic plans.
+Plan: {{"steps": [
+{{"id": "s1", "description": "Find the price of Globex's basic plan", "tool": "search", "args": {{"query": "Globex basic plan price"}}, "depends_on": [], "expected_output": "a monthly price"}},
+{{"id": "s2", "description": "Find the price of Initech's basic plan", "tool": "search", "args": {{"query": "Initech basic plan price"}}, "depends_on": [], "expected_output": "a monthly price"}}]}}
+"""
+
+PLANNER_PROMPT = _PLANNING_RULES + """
+Goal: {goal}"""
+
+REPLANNER_PROMPT = _PLANNING_RULES + """
+Goal: {goal}
+
+Tasks already done (do not repeat them; list an id in depends_on and write $id to use its \
+result):
+{done}
+
+Why more tasks are needed: {feedback}
+Plan only the tasks that are still missing, with new ids."""
+
+JOINER_PROMPT = """Decide whether the task results below answer the goal. If they do, \
+choose finish and write the final answer from them: brief, with the concrete figures they \
+contain. If they do not (a task failed, or something is missing), choose replan and say \
+in feedback what the next tasks must do.{last_chance}
+
+<goal>{goal}</goal>
+
+<tasks>
+{tasks}
+</tasks>"""
+
+LAST_CHANCE = """ No replans are left: choose finish and answer with what the results \
+give, saying what is missing."""

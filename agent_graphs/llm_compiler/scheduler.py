@@ -1,0 +1,289 @@
+"""The task scheduler of the LLM Compiler: no barriers, no polling.
+
+Everything the scheduler learns arrives as an event on one queue: a task from the
+planner's stream, the end of the plan, a finished tool call, a journal write coming back.
+The loop blocks on that queue (no timeout, no sleep) and each event starts exactly the
+tasks it made ready, so a task starts when ITS dependencies are done, not when a wave or
+superstep is. Tools run on a thread pool bounded by ``max_concurrency``; a failed or
+timed-out task fails only the tasks that depend on it, each with a reason.
+
+Durability lives in :class:`Journal`: finished tasks are written through LangGraph's
+functional API (a ``@task`` called inside the node), so a resume of the node gets them
+back instead of running them again. A ``@task`` result is stored under its call position
+inside the node, not its arguments, and tasks finish in a different order on every run,
+so the journal is read back by content: every entry names its tasks, and a resume first
+reads every entry the crashed attempt wrote (see :meth:`Journal.replay`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Literal
+
+__all__ = ["Journal", "Prepared", "Scheduler"]
+
+Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
+"""What to do with a ready task: run this action, hold it for a person, or fail it."""
+
+
+def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
+    return {"step_id": step["id"], "tool": step["tool"], "args": step["args"], "ok": False,
+            "skipped": True, "error": f"not run: it depends on {dep}, which {why}"}
+
+
+class Scheduler:
+    """Run a DAG of tasks that may still be arriving, each as soon as it can run.
+
+    Args:
+        prepare: ``(task, outcomes) -> Prepared``, in the loop thread, once per task when
+            its dependencies are done: resolves references and decides run/gate/fail.
+        execute: ``action -> outcome``, in a pool thread: runs the tool (must not raise;
+            an exception still only fails its own task).
+        max_concurrency: Most actions running at once.
+        finished: Outcomes known before the run (earlier rounds, a replayed journal).
+        on_outcome: Called in the loop thread with each new outcome, in finishing order.
+    """
+
+    def __init__(
+        self,
+        *,
+        prepare: Callable[[Mapping[str, Any], Mapping[str, dict[str, Any]]], Prepared],
+        execute: Callable[[dict[str, Any]], dict[str, Any]],
+        max_concurrency: int,
+        finished: Mapping[str, dict[str, Any]] | None = None,
+        on_outcome: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.prepare, self.execute = prepare, execute
+        self.max_concurrency = max(1, max_concurrency)
+        self.on_outcome = on_outcome
+        self.steps: dict[str, Mapping[str, Any]] = {}
+        self.outcomes: dict[str, dict[str, Any]] = dict(finished or {})
+        self.new: dict[str, dict[str, Any]] = {}
+        """Outcomes learnt during this run (not the ones passed in as finished)."""
+        self.gated: dict[str, dict[str, Any]] = {}
+        self.running: set[str] = set()
+        self.closed = False
+        self.error: BaseException | None = None
+        self._queued: deque[tuple[str, dict[str, Any]]] = deque()
+        self._missing: dict[str, set[str]] = {}
+        self._dependents: defaultdict[str, list[str]] = defaultdict(list)
+        self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # --- thread-safe inputs ---------------------------------------------------------------
+
+    def add(self, task: Mapping[str, Any]) -> None:
+        """A task arrived (from any thread); it starts once its dependencies are done."""
+        self._events.put(("task", task))
+
+    def close(self, error: BaseException | None = None) -> None:
+        """No more tasks will arrive; with ``error``, start nothing new either."""
+        self._events.put(("close", error))
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the loop thread (for callbacks of futures)."""
+        self._events.put(("call", fn))
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def restore(self, outcomes: list[dict[str, Any]]) -> None:
+        """Take outcomes a crashed attempt already had (loop thread, or before ``run``)."""
+        for outcome in outcomes:
+            self._finish(outcome, journal=False)
+
+    def run(self) -> None:
+        """Block until the plan is closed and nothing runs or waits for a free slot.
+
+        Tasks held for a person (``gated``) and the tasks that depend on them stay
+        unfinished; ``run`` may be called again after more events.
+        """
+        self._pool = self._pool or ThreadPoolExecutor(
+            max_workers=self.max_concurrency, thread_name_prefix="compiler-task")
+        try:
+            while not (self.closed and not self.running and not self._queued):
+                kind, payload = self._events.get()  # blocks: no polling
+                if kind == "task":
+                    self._accept(payload)
+                elif kind == "done":
+                    self.running.discard(payload["step_id"])
+                    self._finish(payload)
+                elif kind == "close":
+                    self.closed = True
+                    if payload is not None:
+                        self.error = payload
+                        self._queued.clear()
+                elif kind == "call":
+                    payload()
+                self._pump()
+        finally:
+            if self.closed and not self.running:
+                self._pool.shutdown(wait=False)
+                self._pool = None
+
+    def blocked(self) -> list[str]:
+        """Tasks with no outcome that are not held for a person: they wait on one."""
+        return [sid for sid in self.steps if sid not in self.outcomes and sid not in self.gated]
+
+    def _accept(self, task: Mapping[str, Any]) -> None:
+        sid = task["id"]
+        if sid in self.steps:
+            return  # a plan replayed after its stream: already scheduled
+        self.steps[sid] = task
+        if sid in self.outcomes:
+            return  # finished in a crashed attempt (journal) or an earlier round
+        failed = next((d for d in task["depends_on"]
+                       if d in self.outcomes and not self.outcomes[d]["ok"]), None)
+        if failed is not None:
+            self._finish(_skipped(task, failed, "failed"))
+            return
+        missing = {d for d in task["depends_on"] if d not in self.outcomes}
+        if missing:
+            self._missing[sid] = missing
+            for dep in missing:
+                self._dependents[dep].append(sid)
+        else:
+            self._ready(sid)
+
+    def _ready(self, sid: str) -> None:
+        kind, payload = self.prepare(self.steps[sid], self.outcomes)
+        if kind == "run":
+            self._queued.append((sid, payload))
+        elif kind == "gate":
+            self.gated[sid] = payload
+        else:
+            self._finish(payload)
+
+    def _pump(self) -> None:
+        if self.error is not None:
+            self._queued.clear()  # the plan failed: finish what runs, start nothing new
+        while self._queued and len(self.running) < self.max_concurrency:
+            sid, action = self._queued.popleft()
+            self.running.add(sid)
+            # Each worker gets its own copy of the node's context (run config, stream
+            # writer): one Context object cannot be entered by two threads at once.
+            context = contextvars.copy_context()
+            assert self._pool is not None
+            self._pool.submit(context.run, self._work, action)
+
+    def _work(self, action: dict[str, Any]) -> None:
+        try:
+            outcome = self.execute(action)
+        except Exception as err:  # noqa: BLE001 - a broken tool fails its task, not the run
+            outcome = {"step_id": action["step_id"], "tool": action["tool"],
+                       "args": action["args"], "ok": False,
+                       "error": f"{type(err).__name__}: {err}"}
+        self._events.put(("done", outcome))
+
+    def _finish(self, outcome: dict[str, Any], *, journal: bool = True) -> None:
+        work = [(outcome, journal)]
+        while work:  # a worklist, not recursion: a failure may cascade down a long chain
+            outcome, journal = work.pop()
+            sid = outcome["step_id"]
+            if sid in self.outcomes:
+                continue  # a replayed journal entry and a fresh run of the same task
+            self.outcomes[sid] = self.new[sid] = outcome
+            self.gated.pop(sid, None)
+            if journal and self.on_outcome:
+                self.on_outcome(outcome)
+            for dependent in self._dependents.pop(sid, []):
+                if dependent in self.outcomes:
+                    continue
+                if not outcome["ok"]:
+                    self._missing.pop(dependent, None)
+                    why = "timed out" if "timed out" in str(outcome.get("error")) else "failed"
+                    work.append((_skipped(self.steps[dependent], sid, why), True))
+                    continue
+                missing = self._missing.get(dependent)
+                if missing is not None:
+                    missing.discard(sid)
+                    if not missing:
+                        del self._missing[dependent]
+                        self._ready(dependent)
+
+
+class Journal:
+    """Finished tasks written through a ``@task`` as they come, read back by content.
+
+    One write is in flight at a time; outcomes that finish meanwhile go together in the
+    next (group commit), so 200 tasks finishing at once cost a few writes, not 200.
+
+    Args:
+        record: Calls the node's ``@task`` that returns its argument (its result is what
+            LangGraph persists); must be called from the node's thread.
+        call_soon: Runs a callback in the node's thread (``Scheduler.call_soon``).
+        restore: Takes outcomes written by an earlier attempt that turn up late.
+    """
+
+    def __init__(
+        self, record: Callable[[dict[str, Any]], Future[Any]],
+        call_soon: Callable[[Callable[[], None]], None],
+        restore: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
+        self.record, self.call_soon, self.restore = record, call_soon, restore
+        self._pending: list[dict[str, Any]] = []
+        self._inflight: tuple[str, list[dict[str, Any]], Future[Any]] | None = None
+        self._lock = threading.Lock()
+
+    def replay(self) -> list[dict[str, Any]]:
+        """Return every outcome a crashed attempt of this node wrote; call before any add.
+
+        Calls the ``@task`` with a fresh marker until the marker itself comes back: until
+        then each call returns what an earlier attempt wrote at that position (outcomes,
+        or an earlier attempt's marker), whatever it is passed now.
+        """
+        marker = uuid.uuid4().hex
+        found: list[dict[str, Any]] = []
+        while True:
+            entry = self.record({"entry": marker, "outcomes": []}).result()
+            if entry.get("entry") == marker:
+                return found
+            found.extend(entry.get("outcomes") or [])
+
+    def add(self, outcome: dict[str, Any]) -> None:
+        """Write ``outcome`` now, or with the next write if one is in flight."""
+        self._pending.append(outcome)
+        if self._inflight is None:
+            self._send()
+
+    def flush(self) -> None:
+        """Write everything pending and wait for it (node thread)."""
+        while self._inflight is not None or self._pending:
+            if self._inflight is None:
+                self._send()
+            assert self._inflight is not None
+            self._inflight[2].result()
+            self._acked(resend=True)
+
+    def settle(self) -> None:
+        """Wait for the write in flight, dropping what is not yet sent (node thread)."""
+        self._pending.clear()
+        if self._inflight is not None:
+            self._inflight[2].result()
+            self._acked(resend=False)
+
+    def _send(self) -> None:
+        batch, self._pending = self._pending, []
+        marker = uuid.uuid4().hex
+        future = self.record({"entry": marker, "outcomes": batch})
+        self._inflight = (marker, batch, future)
+        future.add_done_callback(lambda _: self.call_soon(self._acked))
+
+    def _acked(self, resend: bool = True) -> None:
+        if self._inflight is None or not self._inflight[2].done():
+            return  # already handled (flush waited for it first)
+        marker, batch, future = self._inflight
+        self._inflight = None
+        entry = future.result()
+        if entry.get("entry") != marker:
+            # A position an earlier attempt wrote after a gap (its writes landed out of
+            # order): take its outcomes, and write ours again at the next position.
+            self.restore(entry.get("outcomes") or [])
+            self._pending = batch + self._pending
+        if resend and self._pending:
+            self._send()
