@@ -19,8 +19,7 @@ import pytest
 from langgraph.types import Command
 
 from agent_graphs.graphs import GRAPHS, compile_graph, run_config, saved_context
-from tests.contracts import CONTRACTS, case
-from tests.fakes import install
+from tests.contracts import CONTRACTS, case, context_for, register
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPH_IDS = sorted(GRAPHS)
@@ -41,27 +40,28 @@ def test_every_graph_has_contract_cases():
 @pytest.mark.parametrize("graph_id", GRAPH_IDS)
 def test_runs_to_an_answer_and_stores_its_settings(graph_id, checkpointer, dirs):
     c = case(graph_id, "answer")
-    install(fallbacks=c["fallbacks"])
+    register()
+    context = context_for(graph_id, "answer", **dirs)
     graph = compile_graph(graph_id, checkpointer)
     # No settings in the config's metadata: as from Studio or plain Python, the graph
     # itself must store them with the thread.
     config = {"configurable": {"thread_id": "t1"}, "recursion_limit": 500}
-    graph.invoke(c["input"], config, context={**c["context"], **dirs}, durability="sync")
+    graph.invoke(c["input"], config, context=context, durability="sync")
     values = graph.get_state(config).values
     assert values["status"] == "done", values.get("final_answer")
     assert values["final_answer"].strip()
     stored = saved_context(checkpointer.get_tuple(config))
     assert stored["outbox"] == dirs["outbox"]
-    assert all(stored[k] == v for k, v in c["context"].items())
+    assert all(stored[k] == v for k, v in context.items())
 
 
 @pytest.mark.parametrize("graph_id", GRAPH_IDS)
 def test_pauses_for_approval_and_resumes(graph_id, checkpointer, dirs):
     c = case(graph_id, "approval")
-    install(fallbacks=c["fallbacks"])
+    register()
     graph = compile_graph(graph_id, checkpointer)
     config = run_config("t1", graph_id=graph_id)
-    context = {**c["context"], **dirs}
+    context = context_for(graph_id, "approval", **dirs)
     graph.invoke(c["input"], config, context=context, durability="sync")
     paused = 0
     while (pending := graph.get_state(config).interrupts) and paused < 10:
@@ -74,11 +74,11 @@ def test_pauses_for_approval_and_resumes(graph_id, checkpointer, dirs):
     assert _sent(dirs) == c.get("sends", 1)
 
 
-def _cli(graph_id: str, db: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _cli(db: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "AGENT_GRAPHS_MODEL_PLUGINS": "tests.procs.case_models"}
     return subprocess.run(
-        [sys.executable, "-m", "tests.procs.contract_child", graph_id, "approval", "--",
-         "--db", str(db), *argv],
+        [sys.executable, "-m", "agent_graphs.cli", "--db", str(db), *argv],
         cwd=os.getcwd(), env=env, capture_output=True, text=True, timeout=300,
     )
 
@@ -94,12 +94,12 @@ def test_resumes_an_approval_in_a_new_process(graph_id, tmp_path, dirs):
     c = case(graph_id, "approval")
     db = tmp_path / "runs.sqlite"
     extra = {k: v for k, v in c["input"].items() if k != "goal"}
-    started = _cli(graph_id, db, "run", c["input"]["goal"], "--graph", graph_id,
+    started = _cli(db, "run", c["input"]["goal"], "--graph", graph_id,
                    "--thread", "contract", "--input", json.dumps(extra),
-                   *_flags({**c["context"], **dirs}))
+                   *_flags(context_for(graph_id, "approval", **dirs)))
     assert started.returncode == 3, started.stdout + started.stderr
     for _ in range(10):  # each new process answers whatever waits, with stored settings
-        resumed = _cli(graph_id, db, "resume", "contract", "--approve")
+        resumed = _cli(db, "resume", "contract", "--approve")
         if resumed.returncode != 3:
             break
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

@@ -25,16 +25,12 @@ import pytest
 from langgraph_sdk import get_client
 
 from agent_graphs.graphs import GRAPHS
+from tests.contracts import case, context_for
 
 pytestmark = pytest.mark.dev_server
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE = {f"{role}_model": f"fake:{role}" for role in ("planner", "executor", "critic")}
-# Per graph: goals to run to the end, and goals that stop at an approval first.
-SCENARIOS: dict[str, dict[str, list[str]]] = {
-    "plan_execute": {"complete": ["Compute 6*7, then add one"],
-                     "approve": ["Email the VP the Q2 numbers"]},
-}
 TIMINGS: dict[str, float] = {}
 
 
@@ -67,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         **{k: v for k, v in os.environ.items()
            if not k.startswith(("OPENAI_", "LANGSMITH_", "LANGCHAIN_", "AGENT_GRAPHS_"))},
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "AGENT_GRAPHS_MODEL_PLUGINS": "tests.procs.studio_fakes",
+        "AGENT_GRAPHS_MODEL_PLUGINS": "tests.procs.studio_fakes,tests.procs.case_models",
         "AGENT_GRAPHS_DB": str(tmp / "checkpoints.sqlite"),
         "AGENT_GRAPHS_OUTBOX": str(tmp / "outbox.jsonl"),
         "AGENT_GRAPHS_WORKSPACE": str(tmp / "workspace"),
@@ -120,49 +116,49 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-def test_every_served_graph_has_a_scenario():
+def test_every_graph_is_served():
     served = json.loads((ROOT / "langgraph.json").read_text())["graphs"]
     assert set(served) == set(GRAPHS), "langgraph.json and graphs.GRAPHS must list the same ids"
-    assert set(SCENARIOS) == set(GRAPHS), "add a dev-server scenario for every graph"
 
 
 @pytest.mark.parametrize("graph_id", sorted(GRAPHS))
 def test_graph_runs_to_completion_and_through_approval(server, graph_id):
+    """Every graph's contract cases, through the SDK: an answer, and approvals by id."""
     outbox = server["tmp"] / f"outbox-{graph_id}.jsonl"
-    context = {**FAKE, "outbox": str(outbox)}  # differs from the env: proves context is used
 
     async def scenario():
         client = get_client(url=server["url"])
-        for goal in SCENARIOS[graph_id]["complete"]:
-            thread = await client.threads.create()
-            started = time.monotonic()
-            events = await _stream(client, thread["thread_id"], graph_id,
-                                   input={"goal": goal}, context=context)
-            TIMINGS[f"{graph_id} run"] = time.monotonic() - started
-            kinds = [e["event"] for e in events]
-            assert kinds[0] == "plan_created" and kinds[-1] == "finished", kinds
-            assert "step_started" in kinds and "step_finished" in kinds
-            state = await client.threads.get_state(thread["thread_id"])
-            assert state["values"]["status"] == "done", state["values"]
-            assert state["values"]["final_answer"] == "The answer is 43."
+        answer = case(graph_id, "answer")
+        thread = await client.threads.create()
+        started = time.monotonic()
+        events = await _stream(client, thread["thread_id"], graph_id, input=answer["input"],
+                               context=context_for(graph_id, "answer", outbox=str(outbox)))
+        TIMINGS[f"{graph_id} run"] = time.monotonic() - started
+        assert events and all(e.get("summary") for e in events), events
+        state = await client.threads.get_state(thread["thread_id"])
+        assert state["values"]["status"] == "done", state["values"]
+        assert state["values"]["final_answer"].strip()
 
-        for goal in SCENARIOS[graph_id]["approve"]:
-            thread = await client.threads.create()
-            started = time.monotonic()
-            events = await _stream(client, thread["thread_id"], graph_id,
-                                   input={"goal": goal}, context=context)
-            assert "approval_requested" in [e["event"] for e in events]
+        approval = case(graph_id, "approval")
+        # the outbox differs from the server's env: proves the run's context is used
+        context = context_for(graph_id, "approval", outbox=str(outbox))
+        thread = await client.threads.create()
+        started = time.monotonic()
+        events = await _stream(client, thread["thread_id"], graph_id,
+                               input=approval["input"], context=context)
+        assert "approval_requested" in [e["event"] for e in events]
+        for _ in range(10):
             state = await client.threads.get_state(thread["thread_id"])
-            assert [i["value"]["tool"] for i in state["interrupts"]] == ["send_email"]
+            if not state["interrupts"]:
+                break
             assert not outbox.exists(), "nothing may be sent before a person approves"
             resume = {i["id"]: "approve" for i in state["interrupts"]}
-            events = await _stream(client, thread["thread_id"], graph_id,
-                                   command={"resume": resume}, context=context)
-            TIMINGS[f"{graph_id} approval run + resume"] = time.monotonic() - started
-            assert [e["event"] for e in events][-1] == "finished"
-            state = await client.threads.get_state(thread["thread_id"])
-            assert state["values"]["status"] == "done" and not state["interrupts"]
-            assert len(outbox.read_text().splitlines()) == 1
+            await _stream(client, thread["thread_id"], graph_id,
+                          command={"resume": resume}, context=context)
+        TIMINGS[f"{graph_id} approval run + resume"] = time.monotonic() - started
+        assert state["values"]["status"] == "done" and not state["interrupts"]
+        sent = len(outbox.read_text().splitlines()) if outbox.exists() else 0
+        assert sent == approval.get("sends", 1)
 
     _run(scenario())
 
@@ -215,17 +211,23 @@ def test_thread_started_by_cli_is_resumed_through_the_server(server):
 
 
 def test_thread_started_in_the_server_is_resumed_by_the_cli(server):
+    """The CLI resumes a Studio/SDK thread with the settings it was started with: here an
+    outbox passed as the run's context, which neither the CLI's flags nor its env know."""
+    outbox = server["tmp"] / "studio-outbox.jsonl"
+
     async def start() -> str:
         client = get_client(url=server["url"])
         thread = await client.threads.create()
         await _stream(client, thread["thread_id"], "plan_execute",
-                      input={"goal": "Email the VP the Q2 numbers"})
+                      input={"goal": "Email the VP the Q2 numbers"},
+                      context={**FAKE, "outbox": str(outbox)})
         return thread["thread_id"]
 
     thread_id = _run(start())
     resumed = _cli(server, "resume", thread_id, "--approve")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Email sent to the VP." in resumed.stdout
+    assert len(outbox.read_text().splitlines()) == 1  # the stored setting, not the env's
 
     async def check():
         client = get_client(url=server["url"])

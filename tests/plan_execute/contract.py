@@ -38,14 +38,11 @@ def critic(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage:
     return call("StepEvaluation", success=True, issues="", suggestion="")
 
 
-CONTEXT = {"planner_model": "fake:planner", "executor_model": "fake:executor",
-           "critic_model": "fake:critic"}
-
 CASES = {
-    "answer": {"input": {"goal": "What is 2+3?"}, "context": CONTEXT,
+    "answer": {"input": {"goal": "What is 2+3?"}, "context": {},
                "fallbacks": {"planner": _planner("calculator", SUM), "executor": executor,
                              "critic": critic}},
-    "approval": {"input": {"goal": "Email the VP that revenue grew"}, "context": CONTEXT,
+    "approval": {"input": {"goal": "Email the VP that revenue grew"}, "context": {},
                  "fallbacks": {"planner": _planner("send_email", EMAIL), "executor": executor,
                                "critic": critic}},
 }
