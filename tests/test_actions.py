@@ -86,3 +86,31 @@ def test_a_malformed_answer_is_not_a_transient_error():
     assert is_transient(_rate_limited())
     assert not is_transient(ModelOutputError("bad plan"))
     assert not is_transient(ValueError("x"))
+
+
+def test_a_factorys_extra_tool_is_planned_gated_and_run(checkpointer, dirs):
+    from langchain_core.tools import tool
+
+    from tools import Risk
+
+    @tool
+    def open_ticket(title: str) -> str:
+        """Open a support ticket with this title."""
+        return f"ticket opened: {title}"
+
+    step = {"id": "s1", "description": "open it", "tool": "open_ticket",
+            "args": {"title": "VPN down"}, "expected_output": "a ticket"}
+    fakes = install(planner=[call("Plan", steps=[step]), "Ticket opened."],
+                    executor=[call("open_ticket", title="VPN down")],
+                    critic=[call("StepEvaluation", success=True)])
+    graph = build_graph(tools={"open_ticket": (open_ticket, Risk.HIGH)}).compile(
+        checkpointer=checkpointer)
+    config = run_config("t1", graph_id="plan_execute")
+    graph.invoke({"goal": "Open a ticket"}, config, context=fake_context(**dirs))
+    [request] = graph.get_state(config).interrupts
+    assert request.value["tool"] == "open_ticket" and request.value["risk"] == "high"
+    assert "open_ticket" in json.dumps(fakes["planner"].bound[0])  # the plan grammar knows it
+    graph.invoke(Command(resume="approve"), config, context=fake_context(**dirs))
+    values = graph.get_state(config).values
+    assert values["status"] == "done"
+    assert values["results"]["s1"]["output"] == "ticket opened: VPN down"
