@@ -42,7 +42,11 @@ sys.path.insert(0, str(ROOT))  # tests.fakes: the project's one scripted chat mo
 
 from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
 
-from agent_graphs.reflection.checks import UnsupportedNumbers, WordLimit, goal_word_limit  # noqa: E402
+from agent_graphs.reflection.checks import (  # noqa: E402
+    UnsupportedNumbers,
+    WordLimit,
+    goal_word_limit,
+)
 from agent_graphs.reflection.graph import build_graph  # noqa: E402
 from tests.fakes import call, install  # noqa: E402
 

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from pydantic import BaseModel, ValidationError
 
 from agent_graphs.reflection.figures import unsupported_figures
+from agent_graphs.reflection.schema import schema_errors
 from agent_graphs.reflection.settings import ReflectionSettings
 
 __all__ = ["Check", "CheckResult", "JsonMatches", "PythonTests", "RequiredFacts",
@@ -148,7 +149,7 @@ class JsonMatches:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.schema, type) and issubclass(self.schema, BaseModel)):
-            _schema_errors(self.schema, None, "$", only_keywords=True)
+            schema_errors(self.schema, None, "$", only_keywords=True)
 
     def run(self, draft: str, sources: Sequence[Source]) -> CheckResult:
         """Parse and validate."""
@@ -164,60 +165,8 @@ class JsonMatches:
                             for e in err.errors()[:5]]
                 return CheckResult(False, "; ".join(problems))
             return CheckResult(True, f"valid {self.schema.__name__}")
-        problems = _schema_errors(self.schema, value, "$")
+        problems = schema_errors(self.schema, value, "$")
         return CheckResult(not problems, "; ".join(problems[:5]) or "valid against the schema")
-
-
-_KEYWORDS = {"type", "properties", "required", "additionalProperties", "items", "enum",
-             "const", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems",
-             "title", "description", "$schema"}
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
-          "integer": int, "number": (int, float)}
-
-
-def _schema_errors(schema: dict, value: Any, at: str, *, only_keywords: bool = False
-                   ) -> list[str]:
-    """Problems of ``value`` against the JSON-schema subset; ``only_keywords`` checks the schema."""
-    if not isinstance(schema, dict):
-        raise TypeError(f"a JSON schema must be a dict or a pydantic model, not {schema!r}")
-    unknown = set(schema) - _KEYWORDS
-    if unknown:
-        raise ValueError(f"unsupported JSON schema keywords at {at}: {sorted(unknown)}")
-    if only_keywords:
-        for key, sub in (schema.get("properties") or {}).items():
-            _schema_errors(sub, None, f"{at}.{key}", only_keywords=True)
-        if isinstance(schema.get("items"), dict):
-            _schema_errors(schema["items"], None, f"{at}[]", only_keywords=True)
-        return []
-    kind = schema.get("type")
-    if kind:
-        wanted = _TYPES[kind]
-        bad_bool = isinstance(value, bool) and kind in ("integer", "number")
-        if not isinstance(value, wanted) or bad_bool:
-            return [f"{at}: expected {kind}, got {type(value).__name__}"]
-    problems = []
-    if "const" in schema and value != schema["const"]:
-        problems.append(f"{at}: must be {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{at}: must be one of {schema['enum']!r}")
-    limits = [("minimum", lambda v, n: v >= n), ("maximum", lambda v, n: v <= n),
-              ("minLength", lambda v, n: len(v) >= n), ("maxLength", lambda v, n: len(v) <= n),
-              ("minItems", lambda v, n: len(v) >= n), ("maxItems", lambda v, n: len(v) <= n)]
-    for key, ok in limits:
-        if key in schema and not ok(value, schema[key]):
-            problems.append(f"{at}: {key} is {schema[key]}")
-    if isinstance(value, dict):
-        props = schema.get("properties") or {}
-        problems += [f"{at}: missing {k!r}" for k in schema.get("required", []) if k not in value]
-        if schema.get("additionalProperties") is False:
-            problems += [f"{at}: unexpected {k!r}" for k in value if k not in props]
-        for key, sub in props.items():
-            if key in value:
-                problems += _schema_errors(sub, value[key], f"{at}.{key}")
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            problems += _schema_errors(schema["items"], item, f"{at}[{i}]")
-    return problems
 
 
 _RUNNER = '''

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -34,84 +33,22 @@ from agent_graphs.actions import scope
 from agent_graphs.approval import request_approval, thread_id
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
-from agent_graphs.llm import ModelOutputError, forced_tool_call, structured, usage_of
+from agent_graphs.llm import ModelOutputError, structured, usage_of
 from agent_graphs.models import chat_model
 from agent_graphs.reflection import prompts
 from agent_graphs.reflection.checks import Check, run_checks, settings_checks
 from agent_graphs.reflection.settings import ReflectionContext, reflection_settings
+from agent_graphs.reflection.sources import clean_sources, search_sources, sources_block
 from agent_graphs.reflection.state import Critique, InputState, OutputState, Round, State
-from agent_graphs.tooling import toolbox_for
-from tools import ToolError
 
 __all__ = ["best_draft", "build_graph", "builder", "graph", "reflect"]
 
 # Supersteps one more round can take: write, check, critique, review, finish.
 _ROUND_COST = 5
-_DOC_HEAD = re.compile(r"\[(\d+)\] (.*?)(?: \((?:source: )?([^()]*)\))?$")
 
 
 def _words(text: str) -> int:
     return len(text.split())
-
-
-def _sources_block(sources: Sequence[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"<source id='{s['id']}'{(' from=' + repr(s['source'])) if s.get('source') else ''}>"
-        f"{s['text']}</source>" for s in sources
-    ) or "(none)"
-
-
-def _clean_sources(raw: Any) -> list[dict[str, Any]]:
-    """Validate the input's sources; raise ValueError saying which one is wrong."""
-    if not isinstance(raw, list):
-        raise ValueError(f"sources must be a list of {{'id', 'text', 'source'}} objects, "
-                         f"not {type(raw).__name__}")
-    clean = []
-    for i, item in enumerate(raw):
-        if isinstance(item, str):
-            item = {"text": item}
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise ValueError(f"sources[{i}] needs a 'text' string, got {item!r:.120}")
-        clean.append({"id": str(item.get("id") or f"s{i + 1}"), "text": item["text"],
-                      "source": str(item.get("source") or "")})
-    return clean
-
-
-def _parse_search(output: str) -> list[dict[str, Any]]:
-    """Turn the search tool's listing ("[1] Title (source: file.md)\\nbody") into sources."""
-    sources = []
-    for part in re.split(r"\n\n(?=\[\d+\] )", output)[1:]:
-        head, _, body = part.partition("\n")
-        match = _DOC_HEAD.match(head.strip())
-        origin = (match.group(3) or match.group(2)) if match else head.strip()
-        sources.append({"id": f"d{len(sources) + 1}", "text": body.strip(),
-                        "source": f"search: {origin}"})
-    return sources
-
-
-def _search(ctx: Context, goal: str, k: int) -> dict[str, Any]:
-    """Let the writer pick a query, run the search tool, return the state update."""
-    box = toolbox_for(ctx)
-    usage: dict[str, int] = {}
-    try:
-        args, usage = forced_tool_call(
-            chat_model(ctx, "writer"), box.get("search"),
-            [HumanMessage(prompts.SEARCH_PROMPT.format(goal=goal))],
-            check=lambda a: None if str(a.get("query", "")).strip() else "empty query",
-        )
-    except ModelOutputError:
-        args = {"query": goal}  # the goal's own words still find the right documents
-    args = {"query": str(args["query"]), "k": k}
-    try:
-        sources = _parse_search(box.run("search", args, timeout=ctx.tool_timeout))
-        error = ""
-    except ToolError as err:
-        sources, error = [], str(err)
-    summary = (f"search {args['query']!r} failed: {error}" if error else
-               f"found {len(sources)} source(s) for {args['query']!r}")
-    emit("sources_gathered", query=args["query"], count=len(sources), error=error,
-         sources=[s["source"] for s in sources], summary=summary)
-    return {"sources": sources, "usage": usage, "model_calls": 1}
 
 
 def gather(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "check"]]:
@@ -125,9 +62,9 @@ def gather(state: State, runtime: Runtime[Context]) -> Command[Literal["write", 
         raise ValueError("goal must be a non-empty string: the writing task")
     update: dict[str, Any] = {"drafts": [draft]} if draft and draft.strip() else {}
     if state.get("sources"):
-        update["sources"] = _clean_sources(state["sources"])
+        update["sources"] = clean_sources(state["sources"])
     elif settings.reflection_search:
-        update |= _search(ctx, state["goal"], settings.reflection_search_results)
+        update |= search_sources(ctx, state["goal"], settings.reflection_search_results)
     else:
         update["sources"] = []
     return Command(goto="check" if "drafts" in update else "write", update=update)
@@ -151,7 +88,7 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Write the first draft, or revise the latest one against its critique."""
     ctx = get_context(runtime)
     sources = state.get("sources") or []
-    common = {"goal": state["goal"], "sources": _sources_block(sources),
+    common = {"goal": state["goal"], "sources": sources_block(sources),
               "rule": prompts.SOURCES_RULE if sources else prompts.NO_SOURCES_RULE}
     drafts = state.get("drafts") or []
     if drafts:
@@ -196,7 +133,7 @@ def _ask_critic(ctx: Context, state: State, draft: str) -> tuple[Critique, dict,
     checks = "\n".join(f"- {r['name']}: {'passed' if r['passed'] else 'FAILED'}: {r['detail']}"
                        for r in state.get("checks") or []) or "(none)"
     prompt = prompts.CRITIC_PROMPT.format(
-        goal=state["goal"], sources=_sources_block(state.get("sources") or []), draft=draft,
+        goal=state["goal"], sources=sources_block(state.get("sources") or []), draft=draft,
         checks=checks)
     retries: list[int] = []
     try:

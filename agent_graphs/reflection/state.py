@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from langgraph.managed import RemainingSteps
 from pydantic import BaseModel, Field
