@@ -37,7 +37,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
-from agent_graphs.reflection.figures import unsupported_figures
+from agent_graphs.figures import unsupported_figures
 from agent_graphs.reflection.schema import schema_errors
 from agent_graphs.reflection.settings import ReflectionSettings
 

@@ -23,7 +23,7 @@ from agent_graphs.reflection.checks import (
     run_checks,
     settings_checks,
 )
-from agent_graphs.reflection.figures import figures
+from agent_graphs.figures import figures
 from agent_graphs.reflection.settings import (
     ReflectionContext,
     ReflectionSettings,

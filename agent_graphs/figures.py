@@ -1,4 +1,8 @@
-"""Numbers in text, and the rule of the unsupported-number check (``checks.UnsupportedNumbers``).
+"""Numbers in text, and the rule that decides whether a text's numbers come from its sources.
+
+Shared by every check of the kind: the reflection loop's unsupported-number check
+(``reflection.checks.UnsupportedNumbers``) and the final-answer check of the plan graphs
+(``agent_graphs.grounding``).
 
 The rule, so a writer (and a reader) can predict it:
 
