@@ -33,6 +33,7 @@ from agent_graphs.actions import scope
 from agent_graphs.approval import request_approval, thread_id
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
+from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm import ModelOutputError, structured, usage_of
 from agent_graphs.models import chat_model
 from agent_graphs.reflection import prompts
@@ -99,8 +100,8 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
     text = reply.text.strip()
     n = len(drafts) + 1
-    emit("draft_written", draft=n, words=_words(text),
-         summary=f"draft {n} written ({_words(text)} words)")
+    emit("draft_written", f"draft {n} written ({_words(text)} words)", draft=n,
+         words=_words(text), lines=[text if len(text) <= 300 else text[:300] + " …"])
     return {"drafts": [text], "usage": usage_of(reply), "model_calls": 1}
 
 
@@ -206,7 +207,7 @@ def _review_node(extra: Sequence[Check]):
         decision = request_approval(
             {"kind": "draft", "args": {"draft": state["drafts"][index]},
              "risk": "low", "reasons": ["draft review is on (reflection_human_review)"],
-             "why": f"the {state['accepted_by']} accepted draft {index + 1} "
+             "why": f"draft {index + 1} was accepted by {state['accepted_by']} "
                     f"(score {latest['score']:.2f})",
              "goal": state["goal"], "round": len(rounds), "score": latest["score"],
              "issues": latest["issues"], "checks": latest["checks"],
@@ -331,4 +332,6 @@ def reflect(
 
 
 builder = build_graph()
-graph = builder.compile(name="Reflection")
+# The dev server sets no recursion limit (LangGraph's default is 25): give Studio runs the
+# CLI's; reflection_max_iterations still ends the loop first.
+graph = builder.compile(name="Reflection").with_config(recursion_limit=RECURSION_LIMIT)
