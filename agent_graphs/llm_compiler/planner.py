@@ -174,24 +174,26 @@ def can_stream(model: BaseChatModel) -> bool:
 def _stream_answer(
     model: BaseChatModel, schema: type[Plan], messages: Sequence[BaseMessage],
     on_raw_step: Callable[[Any], None],
-) -> tuple[str, AIMessage | None]:
+) -> tuple[str, dict[str, int]]:
     """Stream one forced ``Plan`` call; feed each completed step to ``on_raw_step``."""
     runnable = model.bind_tools([schema], tool_choice=schema.__name__)
     parser = StepStream()
-    full: Any = None
+    usage: dict[str, int] = {}
+    # NOTE: chunks are not summed into one message: each sum copies the text so far
+    # (quadratic in the plan's length); the parser keeps the text, usage is added up.
     for chunk in runnable.stream(list(messages)):
-        full = chunk if full is None else full + chunk
+        usage = add_usage(usage, usage_of(chunk))
         for part in getattr(chunk, "tool_call_chunks", None) or []:
             if part.get("args"):
                 for raw in parser.feed(part["args"]):
                     on_raw_step(raw)
-    return parser.text, full
+    return parser.text, usage
 
 
 def _whole_answer(
     model: BaseChatModel, schema: type[Plan], messages: Sequence[BaseMessage],
     on_raw_step: Callable[[Any], None],
-) -> tuple[str, AIMessage | None]:
+) -> tuple[str, dict[str, int]]:
     """Ask for the whole plan in one reply, then hand over its steps in order."""
     reply = model.bind_tools([schema], tool_choice=schema.__name__).invoke(list(messages))
     calls = [c for c in getattr(reply, "tool_calls", []) if c["name"] == schema.__name__]
@@ -199,7 +201,7 @@ def _whole_answer(
     steps = calls[0]["args"].get("steps") if calls else None
     for raw in steps if isinstance(steps, list) else []:
         on_raw_step(raw)
-    return text, reply
+    return text, usage_of(reply)
 
 
 def plan_tasks(
@@ -244,8 +246,8 @@ def plan_tasks(
                 tasks.append(task)
                 on_task(task)
 
-        text, reply = answer(model, schema, history, offer)
-        usage = add_usage(usage, usage_of(reply))
+        text, used = answer(model, schema, history, offer)
+        usage = add_usage(usage, used)
         problems = list(check.problems)
         try:  # the whole answer must parse too: a stream cut short by max_tokens does not
             schema.model_validate(json.loads(text) if text else {})
