@@ -43,7 +43,7 @@ from agent_graphs.reflection.settings import ReflectionSettings
 
 __all__ = ["Check", "CheckResult", "JsonMatches", "PythonTests", "RequiredFacts",
            "UnsupportedNumbers", "WordLimit", "goal_word_limit", "run_checks",
-           "settings_checks"]
+           "settings_checks", "word_count"]
 
 Source = dict[str, Any]
 """One fact a draft may use: ``{"id": ..., "text": ..., "source": ...}``."""
@@ -67,7 +67,8 @@ class Check(Protocol):
         ...
 
 
-def _words(text: str) -> int:
+def word_count(text: str) -> int:
+    """Count words as the word-limit check does."""
     # Whitespace-separated tokens that contain a letter or digit: "$9.20" is a word, "-"
     # is not. This is what word counters in editors do, near enough.
     return sum(1 for token in text.split() if any(c.isalnum() for c in token))
@@ -83,7 +84,7 @@ class WordLimit:
 
     def run(self, draft: str, sources: Sequence[Source]) -> CheckResult:
         """Count words."""
-        n = _words(draft)
+        n = word_count(draft)
         if n > self.max_words:
             return CheckResult(False, f"{n} words, over the limit of {self.max_words}: "
                                       f"cut {n - self.max_words}")

@@ -37,7 +37,7 @@ from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm import ModelOutputError, structured, usage_of
 from agent_graphs.models import chat_model
 from agent_graphs.reflection import prompts
-from agent_graphs.reflection.checks import Check, run_checks, settings_checks
+from agent_graphs.reflection.checks import Check, run_checks, settings_checks, word_count
 from agent_graphs.reflection.settings import ReflectionContext, reflection_settings
 from agent_graphs.reflection.sources import clean_sources, search_sources, sources_block
 from agent_graphs.reflection.state import Critique, InputState, OutputState, Round, State
@@ -46,10 +46,6 @@ __all__ = ["best_draft", "build_graph", "builder", "graph", "reflect"]
 
 # Supersteps one more round can take: write, check, critique, review, finish.
 _ROUND_COST = 5
-
-
-def _words(text: str) -> int:
-    return len(text.split())
 
 
 def gather(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "check"]]:
@@ -100,8 +96,8 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
     text = reply.text.strip()
     n = len(drafts) + 1
-    emit("draft_written", f"draft {n} written ({_words(text)} words)", draft=n,
-         words=_words(text), lines=[text if len(text) <= 300 else text[:300] + " …"])
+    emit("draft_written", f"draft {n} written ({word_count(text)} words)", draft=n,
+         words=word_count(text), lines=[text if len(text) <= 300 else text[:300] + " …"])
     return {"drafts": [text], "usage": usage_of(reply), "model_calls": 1}
 
 
