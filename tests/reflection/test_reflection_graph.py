@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langgraph.types import Command
 
-from agent_graphs.reflection.checks import WordLimit
+from agent_graphs.reflection.checks import PythonTests, WordLimit
 from agent_graphs.reflection.graph import build_graph
 from tests.fakes import call, install
 
@@ -243,3 +243,19 @@ def test_gate_edit_returns_the_persons_draft(checkpointer):
     edit = values["reviews"][-1]
     assert edit["action"] == "edit" and edit["checks"][0]["passed"] is False
     assert "checks failing on the edit: unsupported_numbers" in values["reason"]
+
+
+def test_code_drafts_are_graded_by_their_tests_in_a_subprocess(checkpointer):
+    wrong = "```python\ndef add(a, b):\n    return a - b\n```"
+    right = "```python\ndef add(a, b):\n    return a + b\n```"
+    fakes = install(writer=[wrong, right],
+                    critic=[verdict(0.9, approved=True), verdict(0.9, approved=True)])
+    graph, config, _ = run(checkpointer, {"goal": "Write add(a, b) in Python", "sources": []},
+                           checks=[PythonTests("assert add(2, 3) == 5", timeout=20)],
+                           reflection_search=False)
+    values = graph.get_state(config).values
+    first = values["rounds"][0]
+    assert first["critic_approved"] and not first["approved"]
+    assert "python_tests failed: exit code 1" in first["issues"][0]
+    assert "AssertionError" in fakes["writer"].calls[1][0].text  # the writer saw the failure
+    assert values["status"] == "done" and values["final_answer"] == right
