@@ -51,7 +51,7 @@ def test_approval_pauses_then_resumes_in_a_new_process(tmp_path):
 def test_sigkill_mid_run_then_resume_redoes_nothing_finished(tmp_path):
     first = cli(tmp_path, "crash_start", "run", "Compute", "--thread", "t-crash", *MODELS)
     assert first.returncode == -signal.SIGKILL, first.stdout + first.stderr
-    assert "> s2 calculator" in first.stdout
+    assert "> s1 calculator" in first.stdout and "ok 42" in first.stdout  # died in s2
 
     second = cli(tmp_path, "crash_resume", "resume", "t-crash", "--json")
     assert second.returncode == 0, second.stdout + second.stderr

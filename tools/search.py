@@ -179,6 +179,25 @@ def _periods(text: str) -> tuple[list[str], str]:
     return list(dict.fromkeys(phrase for _, phrase in sorted(found)))[:10], text
 
 
+def period_keys(text: str) -> list[str]:
+    """Name the periods ``text`` mentions, the same way however written: ``q1 2025``,
+    ``h1 2026``, ``fy 2025`` (so a check can tell which quarter a figure belongs to)."""
+    text = _SHARED_YEAR.sub(
+        lambda m: " and ".join(f"{q} {m[2]}" for q in re.findall(r"q[1-4]", m[1], re.I)), text
+    )
+    found: list[tuple[int, str]] = []
+    for pattern, kind in _PERIOD_PATTERNS:
+        for match in pattern.finditer(text):
+            groups = match.groupdict()
+            year = groups.get("year") or f"20{groups['yy']}"
+            if kind == "fy":
+                found.append((match.start(), f"fy {year}"))
+                continue
+            n = int(groups["n"]) if groups.get("n") else _ORDINAL[groups["word"].lower()]
+            found.append((match.start(), f"{kind}{n} {year}"))
+    return list(dict.fromkeys(key for _, key in sorted(found)))
+
+
 def _useful(tokens: list[str]) -> list[str]:
     return [t for t in tokens if t not in _STOPWORDS and (len(t) > 1 or t.isdigit())]
 

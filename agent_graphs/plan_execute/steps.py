@@ -1,0 +1,114 @@
+"""How plan-and-execute turns a planned step into a call and a result into a verdict,
+with as few model calls as the facts allow.
+
+- A step's ``$id`` references are bound to earlier steps' values; a search result gives
+  its value through a grounded extraction (``agent_graphs.grounding``), once.
+- Planned arguments that are complete (valid for the tool, a calculator expression that
+  evaluates) run as planned; only incomplete ones go to the executor model.
+- Built-in tools are judged by what they returned, not by a critic model: a calculator
+  result is a number, a search found documents or did not, a file or email tool
+  succeeded or raised. Only tools the runtime cannot judge (a factory's extra tools) ask
+  the critic.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+from agent_graphs.context import Context
+from agent_graphs.grounding import extract
+from agent_graphs.models import chat_model
+from agent_graphs.plans import references
+from tools import RISKS, Toolbox, ToolError
+from tools.calculator import FUNCTIONS, NAMES
+
+__all__ = ["bind_references", "judge", "planned_args_ready", "value_of"]
+
+_NO_HITS = "No documents matched"
+
+
+def value_of(record: Mapping[str, Any]) -> Any:
+    """What ``$id`` stands for: an extracted or computed value, else the output itself."""
+    if "value" in record:
+        return record["value"]
+    return record.get("output")
+
+
+def _number(text: Any) -> float | None:
+    try:
+        return float(str(text).strip())
+    except ValueError:
+        return None
+
+
+def bind_references(
+    ctx: Context, step: Mapping[str, Any], results: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, int], str]:
+    """Bind the step's ``$id`` references to values, extracting them where needed.
+
+    Returns:
+        The values by step id, records updated with newly extracted values (to store),
+        the tokens used, and a problem (empty when every reference has a value).
+    """
+    values: dict[str, Any] = {}
+    updated: dict[str, Any] = {}
+    usage: dict[str, int] = {}
+    for ref in sorted(references(step["args"])):
+        record = results[ref]
+        if "value" in record:
+            values[ref] = record["value"]
+        elif (number := _number(record.get("output"))) is not None:
+            values[ref] = number
+        else:
+            what = f"{record.get('description') or ''} {record.get('expected') or ''}".strip()
+            found, problem, used = extract(chat_model(ctx, "executor"), what=what,
+                                           output=str(record.get("output", "")))
+            usage = {k: usage.get(k, 0) + used.get(k, 0) for k in {*usage, *used}}
+            if found is None:
+                return values, updated, usage, f"no value for ${ref}: {problem}"
+            values[ref] = found.value
+            updated[ref] = {**record, "value": found.value, "quote": found.quote,
+                            "source": found.source}
+    return values, updated, usage, ""
+
+
+def _placeholders(expression: str) -> bool:
+    """True when a calculator expression holds words where numbers belong ("q3 + q4")."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return True
+    return any(isinstance(node, ast.Name) and node.id not in NAMES | FUNCTIONS.keys()
+               for node in ast.walk(tree))
+
+
+def planned_args_ready(box: Toolbox, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the planned arguments cleaned if the tool can run them as they are.
+
+    Arguments the schema refuses, or a calculator expression with placeholders, are not
+    ready: the executor model fills them in from the earlier results.
+    """
+    try:
+        clean = box.validate_args(tool, args)
+    except ToolError:
+        return None
+    if tool == "calculator" and _placeholders(str(clean.get("expression", ""))):
+        return None
+    return clean
+
+
+def judge(outcome: Mapping[str, Any]) -> tuple[bool, str] | None:
+    """Decide a built-in tool's result without a model: (success, issues), or None to ask
+    the critic (a tool the runtime does not know)."""
+    if not outcome["ok"]:
+        return False, str(outcome.get("error", "the tool failed"))
+    if outcome["tool"] not in RISKS:
+        return None
+    output = str(outcome.get("output", ""))
+    if outcome["tool"] == "search" and output.startswith(_NO_HITS):
+        return False, f"the search found nothing: {output}"
+    if outcome["tool"] == "calculator" and _number(output) is None:
+        return False, f"the calculator gave no number: {output}"
+    return True, ""
