@@ -16,13 +16,20 @@ sends both emails and the audit trail keeps both records.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.config import get_config
+from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
-from agent_graphs.approval import Decision, gate_reasons, request_approval, thread_id
+from agent_graphs.approval import (
+    DECISION_TYPES,
+    Decision,
+    gate_reasons,
+    request_approval,
+    thread_id,
+)
 from agent_graphs.context import Context
 from agent_graphs.events import emit
 from checkpoints import audit
@@ -113,15 +120,32 @@ def prepare(
     )
 
 
+def _args_schema(box: Toolbox, tool: str) -> dict[str, Any] | None:
+    """The JSON schema of ``tool``'s model-visible arguments (None: it has none to show)."""
+    schema = box.get(tool).tool_call_schema
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema()
+    return dict(schema) if isinstance(schema, Mapping) else None
+
+
 def review(
-    box: Toolbox, action: Action, *, why: str, goal: str, plan: list[str] | None = None
+    box: Toolbox, action: Action, *, why: str, goal: str, plan: list[str] | None = None,
+    allowed: Sequence[str] | None = None, description: str | None = None,
 ) -> tuple[Action, Outcome | None, Decision]:
     """Ask a person about ``action``; return it as approved (or edited), or a rejection.
+
+    The request carries the tool's argument schema (``args_schema``): the same one that
+    constrains the model and checks an edit. A person may approve, reject or edit; a
+    tool whose schema cannot check an edit (a plain JSON schema) allows approve and
+    reject only, unless ``allowed`` says otherwise.
 
     Returns:
         The action to run (with ``approved_by``; edited args already validated), the
         outcome of a rejection (None when approved), and the decision itself.
     """
+    schema = _args_schema(box, action["tool"])
+    given = box.get(action["tool"]).args_schema
+    checkable = isinstance(given, type) and issubclass(given, BaseModel)
     decision = request_approval(
         {
             "kind": "tool_call",
@@ -135,10 +159,13 @@ def review(
             "goal": goal,
             "idempotency_key": action["key"],
             "delivery": box.delivery(action["tool"]),
-            "how_to_answer": "approve | reject (+reason) | edit with new args",
+            "how_to_answer": "approve | reject (+reason) | edit with the arguments to change",
         },
         key=action["key"],
         check_args=lambda args: box.validate_args(action["tool"], args),
+        allowed=allowed or (DECISION_TYPES if checkable else ("approve", "reject")),
+        args_schema=schema,
+        description=description,
     )
     if decision.action == "reject":
         why_not = f"a person rejected the call to {action['tool']}"

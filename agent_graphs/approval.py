@@ -1,64 +1,76 @@
 """The one human-approval gate every graph uses, and the policy that decides when to ask.
 
-A resume payload may be ``"approve"`` / ``True``, ``"reject"`` / ``False``, or a dict
-``{"action": "approve" | "reject" | "edit", "reason": str, "args": {...}, "by": str}``.
-A payload that does not fit does not fail the run: the gate asks again, with the error in
-the new request, so the run stays paused and nothing is lost. Requests and decisions go
-to the audit trail beside the checkpoints.
+Requests speak LangChain's human-in-the-loop protocol (``HumanInTheLoopMiddleware``,
+langchain v1): the interrupt value is an ``HITLRequest`` (``action_requests`` and
+``review_configs``, see :mod:`agent_graphs.hitl_protocol`) beside the project's own
+fields (kind, tool, args, risk, reasons, why, step, plan, goal, idempotency key,
+delivery). Answers are accepted in either form (:func:`parse_decision`):
+
+- ``{"decisions": [{"type": "approve"} | {"type": "edit", "edited_action": {"name",
+  "args"}} | {"type": "reject", "message": "..."}]}``, one decision per action (one
+  here), or that one decision alone; ``edited_action.args`` is the whole new call;
+- ``"approve"`` / ``True``, ``"reject"`` / ``False``, or ``{"action": "approve" |
+  "reject" | "edit", "reason": str, "args": {...}, "by": str}``, where an edit names
+  only the arguments to change and is merged with the proposed ones.
+
+An answer that does not fit (a decision type the action does not allow, a wrong count,
+edited arguments the tool refuses) does not fail the run: the request stays pending
+under the SAME interrupt id, with the error in it, so nothing is lost and a UI holding
+the id can answer again. Requests and decisions go to the audit trail beside the
+checkpoints, and their progress events are emitted once, not again when the node
+replays on resume.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from langgraph.config import get_config
-from langgraph.types import interrupt
-from pydantic import BaseModel, Field, ValidationError
+from langgraph.errors import GraphBubbleUp, GraphInterrupt
+from langgraph.types import Interrupt, interrupt
 
 from agent_graphs.context import Context
 from agent_graphs.events import emit
+from agent_graphs.hitl_protocol import DECISION_TYPES, Decision, hitl_request, read_answer
 from checkpoints import audit
 
+__all__ = ["DECISION_TYPES", "Decision", "gate_reasons", "hitl_request", "over_budget",
+           "parse_decision", "request_approval", "thread_id"]
+
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+# Enough to hold every record of one thread: a request is "new" if none of them is it.
+_TRAIL_LIMIT = 100_000
 
 
-class Decision(BaseModel):
-    """A person's answer to an approval request."""
+def parse_decision(payload: Any, request: dict[str, Any] | None = None) -> Decision:
+    """Turn a resume payload into a Decision, or raise ValueError saying what is wrong.
 
-    action: Literal["approve", "reject", "edit"] = Field(description="What to do")
-    reason: str = Field(default="", description="Why; the agent sees it on reject")
-    args: dict[str, Any] | None = Field(
-        default=None, description="New tool arguments (or {'steps': [...]} for a plan)"
-    )
-    by: str = Field(default="", description="Who decided, for the audit trail")
-
-
-_WORDS: dict[str, Literal["approve", "reject"]] = {
-    "approve": "approve", "approved": "approve", "yes": "approve", "y": "approve",
-    "reject": "reject", "rejected": "reject", "no": "reject", "n": "reject",
-}
-
-
-def parse_decision(payload: Any) -> Decision:
-    """Turn a resume payload into a Decision, or raise ValueError saying what is wrong."""
-    if isinstance(payload, bool):
-        return Decision(action="approve" if payload else "reject")
-    if isinstance(payload, str):
-        if payload.strip().lower() in _WORDS:
-            return Decision(action=_WORDS[payload.strip().lower()])
-        raise ValueError(f"unknown decision {payload!r}; use approve, reject or edit")
-    if isinstance(payload, dict):
-        try:
-            decision = Decision.model_validate(payload)
-        except ValidationError as err:
-            first = err.errors()[0]
-            raise ValueError(f"bad decision: {first['msg']} at {first['loc']}") from None
-        if decision.action == "edit" and not isinstance(decision.args, dict):
-            raise ValueError("an edit needs 'args': the new arguments as an object")
+    Args:
+        payload: The answer, in the protocol's form or the project's (module docstring).
+        request: The request it answers (as :func:`hitl_request` shaped it). With it,
+            the decision type must be one the action allows, the count must match its
+            actions, an edit may not switch the action, and an edit in the project's
+            form is merged with the proposed arguments; the returned ``args`` are the
+            whole call, still to be checked against the tool's schema.
+    """
+    answer = read_answer(payload, actions=len(request["action_requests"]) if request else 1)
+    decision = answer.decision
+    if request is None:
         return decision
-    raise ValueError(f"a decision must be a string or an object, not {type(payload).__name__}")
+    action = request["action_requests"][0]
+    allowed = request["review_configs"][0]["allowed_decisions"]
+    if decision.action not in allowed:
+        raise ValueError(f"{decision.action!r} is not allowed for {action['name']}; "
+                         f"allowed: {', '.join(allowed)}")
+    if decision.action == "edit":
+        if answer.edited_name is not None and answer.edited_name != action["name"]:
+            raise ValueError(f"edited_action.name is {answer.edited_name!r}, not "
+                             f"{action['name']!r}: an edit cannot switch the action")
+        if not answer.whole:  # name the arguments to change; keep the others
+            decision.args = {**action["args"], **(decision.args or {})}
+    return decision
 
 
 def gate_reasons(
@@ -93,40 +105,106 @@ def thread_id() -> str:
     return str(get_config().get("configurable", {}).get("thread_id", "no-thread"))
 
 
+def _record_once(kind: str, *, thread: str, key: str, actor: str, data: dict[str, Any],
+                 variant: str = "") -> bool:
+    """Write an audit record unless the trail holds it; True when this call is the first.
+
+    The trail outlives the process, so a node replayed after a resume or a crash finds
+    its records there and does not announce them again.
+    """
+    same = json.loads(json.dumps(data, default=str))
+    seen = any(r.kind == kind and r.key == key and (not variant or r.data == same)
+               for r in audit.read(thread_id=thread, limit=_TRAIL_LIMIT))
+    audit.record(kind, thread_id=thread, key=key, actor=actor, data=data, variant=variant)
+    return not seen
+
+
+def _ask_again(value: dict[str, Any]) -> NoReturn:
+    """Leave the request pending under the id it had, with ``value``, after a bad answer.
+
+    ``interrupt()`` numbers a node's interrupts by how many answers the task holds, and
+    stores the answers with the task when it pauses. Forgetting the bad answer (in memory
+    and in the stored answers) and pausing at the same slot keeps the interrupt id, so a
+    UI holding it can answer again; a second ``interrupt()`` call would take a new slot
+    and a new id. NOTE: uses LangGraph internals (checked with langgraph 1.2 by
+    tests/test_hitl_protocol.py, which fails if they change).
+    """
+    from langgraph._internal._constants import (
+        CONFIG_KEY_CHECKPOINT_NS,
+        CONFIG_KEY_SCRATCHPAD,
+        CONFIG_KEY_SEND,
+        RESUME,
+    )
+    from langgraph.types import _interrupt_id
+
+    conf = get_config()["configurable"]
+    answers: list[Any] = conf[CONFIG_KEY_SCRATCHPAD].resume
+    slot = len(answers) - 1  # the bad answer is the last one this node took
+    del answers[slot:]
+    conf[CONFIG_KEY_SEND]([(RESUME, list(answers))])  # replaces the stored answers
+    same_id = _interrupt_id(conf[CONFIG_KEY_CHECKPOINT_NS], slot)
+    raise GraphInterrupt((Interrupt(value=value, id=same_id),))
+
+
+def _what(request: dict[str, Any]) -> str:
+    if request.get("kind") == "plan":
+        return f"plan of {len(request.get('steps') or [])} steps"
+    return str(request["action_requests"][0]["name"])
+
+
 def request_approval(
-    request: dict[str, Any], *, key: str, check_args: Callable[[dict[str, Any]], dict[str, Any]]
+    request: dict[str, Any],
+    *,
+    key: str,
+    check_args: Callable[[dict[str, Any]], dict[str, Any]],
+    name: str | None = None,
+    args: dict[str, Any] | None = None,
+    allowed: Sequence[str] | None = None,
+    args_schema: dict[str, Any] | None = None,
+    description: str | None = None,
 ) -> Decision:
     """Pause the run until a person decides on ``request``; return a valid Decision.
 
     Args:
-        request: What the person sees: kind, tool, args, risk, reasons, why, step.
+        request: What the person sees: kind, tool, args, risk, reasons, why, step...
         key: Stable id of this request (the call's idempotency key), for the audit trail.
-        check_args: Validates edited arguments (raises with a readable message) and
-            returns them cleaned; runs before anything executes.
+        check_args: Validates the whole edited arguments (raises with a readable
+            message) and returns them cleaned; runs before anything executes.
+        name: The action's name in the protocol (default: the request's tool or kind).
+        args: The proposed arguments (default: the request's ``args``).
+        allowed: Decision types the person may give (default: approve, edit, reject).
+        args_schema: JSON schema of the arguments, shown to the person and their UI.
+        description: What the person reads (default: the request's why and reasons).
     """
+    asked = hitl_request(request, name=name, args=args, allowed=allowed,
+                         args_schema=args_schema, description=description)
     thread = thread_id()
-    audit.record("approval_requested", thread_id=thread, key=key, actor="agent", data=request)
-    what = (f"plan of {len(request.get('steps') or [])} steps" if request.get("kind") == "plan"
-            else str(request.get("tool") or request.get("kind") or "a decision"))
-    emit("approval_requested", summary=f"needs approval: {what} ({request.get('risk')} risk)",
-         level=1, **request)
-    pending = request
-    while True:
-        # NOTE: on resume LangGraph replays this node; earlier interrupt() calls return
-        # their stored answers in order, so a bad answer followed by a good one works.
-        payload = interrupt(pending)
-        try:
-            decision = parse_decision(payload)
-            if decision.action == "edit":
-                decision.args = check_args(decision.args or {})
-            break
-        except Exception as err:  # noqa: BLE001 - any validation failure is reported back
-            pending = {**request, "error": f"Your answer was not applied: {err}"}
+    try:
+        payload = interrupt(asked)
+    except GraphInterrupt:  # no answer yet: this is when a person is asked
+        if _record_once("approval_requested", thread=thread, key=key, actor="agent",
+                        data=asked):
+            emit("approval_requested",
+                 summary=f"needs approval: {_what(asked)} ({asked.get('risk')} risk)",
+                 level=1, **asked)
+        raise
+    try:
+        decision = parse_decision(payload, asked)
+        if decision.action == "edit":
+            decision.args = check_args(decision.args or {})
+    except GraphBubbleUp:
+        raise
+    except Exception as err:  # noqa: BLE001 - any validation failure is reported back
+        emit("approval_answer_invalid", summary=f"answer not applied: {err}", level=1,
+             key=key, error=str(err))
+        _ask_again({**asked, "error": f"Your answer was not applied: {err}"})
     # A replayed node records the same decision once; a different answer given after a
-    # crash re-asked the person is a new fact and is recorded too.
+    # crash re-asked the person is a new fact and is recorded (and shown) too.
     answer = decision.model_dump()
-    audit.record("approval_decided", thread_id=thread, key=key, actor=decision.by or "person",
-                 data=answer, variant=json.dumps(answer, sort_keys=True, default=str))
-    emit("approval_decided", summary=f"decision: {decision.action} {decision.reason}".rstrip(),
-         level=1, key=key, action=decision.action, reason=decision.reason)
+    if _record_once("approval_decided", thread=thread, key=key,
+                    actor=decision.by or "person", data=answer,
+                    variant=json.dumps(answer, sort_keys=True, default=str)):
+        emit("approval_decided",
+             summary=f"decision: {decision.action} {decision.reason}".rstrip(), level=1,
+             key=key, action=decision.action, reason=decision.reason)
     return decision

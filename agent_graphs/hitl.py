@@ -7,6 +7,7 @@ The CLI's ``approvals`` and ``resume`` commands are built on these functions::
             print(request.thread_id, request.interrupt_id, request.tool, request.args)
         graph = compile_graph("plan_execute", saver)
         decide(graph, "thread-1", "approve")  # every request pending in the thread
+        decide(graph, "thread-2", {"decisions": [{"type": "reject", "message": "no"}]})
 """
 
 from __future__ import annotations
@@ -37,13 +38,27 @@ class PendingApproval:
     interrupt_id: str
     """What to answer by: ``decide(graph, thread_id, {interrupt_id: "approve"})``."""
     request: dict[str, Any]
-    """What the graph asked: kind, tool, args, risk, reasons, why, step_id, delivery..."""
+    """What the graph asked: LangChain's ``action_requests`` / ``review_configs`` beside
+    kind, tool, args, risk, reasons, why, step_id, delivery..."""
     graph_id: str | None = None
 
     @property
     def kind(self) -> str:
         """``tool_call`` or ``plan`` (or whatever a custom gate calls it)."""
         return str(self.request.get("kind", "tool_call"))
+
+    def _action(self) -> dict[str, Any]:
+        actions = self.request.get("action_requests") or [{}]
+        return actions[0] if isinstance(actions[0], dict) else {}
+
+    def _review(self) -> dict[str, Any]:
+        configs = self.request.get("review_configs") or [{}]
+        return configs[0] if isinstance(configs[0], dict) else {}
+
+    @property
+    def action(self) -> str | None:
+        """The action's name in the protocol: the tool, ``plan``, ``draft``..."""
+        return self._action().get("name") or self.request.get("tool")
 
     @property
     def tool(self) -> str | None:
@@ -52,8 +67,23 @@ class PendingApproval:
 
     @property
     def args(self) -> dict[str, Any] | None:
-        """The arguments it would call the tool with."""
-        return self.request.get("args")
+        """The arguments it would run with (a plan's: ``{"steps": [...]}``)."""
+        return self.request.get("args") or self._action().get("args")
+
+    @property
+    def description(self) -> str:
+        """What the person reads: why it asks."""
+        return str(self._action().get("description") or self.request.get("why") or "")
+
+    @property
+    def allowed_decisions(self) -> list[str]:
+        """Decision types the person may give (approve, edit, reject)."""
+        return list(self._review().get("allowed_decisions") or ["approve", "edit", "reject"])
+
+    @property
+    def args_schema(self) -> dict[str, Any] | None:
+        """JSON schema an edit's arguments must fit, when the request gives one."""
+        return self._review().get("args_schema")
 
     @property
     def risk(self) -> str | None:
@@ -65,9 +95,17 @@ class PendingApproval:
         """Why the run asks: high risk, threshold, low confidence, token budget..."""
         return list(self.request.get("reasons") or [])
 
+    @property
+    def error(self) -> str | None:
+        """Why the last answer was not applied (the request is still pending)."""
+        return self.request.get("error")
+
     def to_dict(self) -> dict[str, Any]:
-        """Return plain JSON-able data."""
-        return asdict(self)
+        """Return plain JSON-able data: the stored request and the fields every graph's
+        requests share, read from it."""
+        return {**asdict(self), "kind": self.kind, "action": self.action, "args": self.args,
+                "risk": self.risk, "reasons": self.reasons, "description": self.description,
+                "allowed_decisions": self.allowed_decisions, "error": self.error}
 
 
 def _request(value: Any) -> dict[str, Any]:
@@ -168,8 +206,12 @@ def decide(
         graph: The thread's graph, compiled with the checkpointer that holds it.
         thread_id: The thread to continue.
         decisions: ``{interrupt_id: payload}``, or one payload for every pending request.
-            A payload is ``"approve"``, ``"reject"``, or ``{"action": "approve" |
-            "reject" | "edit", "reason": ..., "args": {...}}``.
+            A payload is LangChain's ``{"decisions": [{"type": "approve"} | {"type":
+            "edit", "edited_action": {"name": ..., "args": {...}}} | {"type": "reject",
+            "message": ...}]}``, or ``"approve"``, ``"reject"``, or ``{"action":
+            "approve" | "reject" | "edit", "reason": ..., "args": {the arguments to
+            change}}``. An answer that does not fit leaves its request pending, same id,
+            with the error in it.
         context: Settings for the rest of the run, over the stored ones.
         by: Who decides, for the audit trail (default: the OS user).
 

@@ -167,15 +167,17 @@ def test_reject_reason_is_audited_and_reaches_the_replanner(checkpointer, dirs):
 @pytest.mark.parametrize("bad", [42, ["approve"], {"action": "later"},
                                  {"action": "approve", "args": "x"},
                                  {"action": "edit", "args": {"to": "not an address"}},
-                                 {"action": "edit", "args": {"subject": "missing to"}}])
+                                 {"action": "edit", "args": {"to": 42}},
+                                 {"decisions": [{"type": "edit", "edited_action": {
+                                     "name": "send_email", "args": {"subject": "no to"}}}]}])
 def test_a_bad_answer_keeps_the_run_paused_with_nothing_lost(checkpointer, dirs, bad):
     install(planner=[email_plan(), "sent"], executor=[call("send_email", **EMAIL)],
             critic=[OK])
     graph, config, _ = run(checkpointer, dirs)
     [first] = graph.get_state(config).interrupts
     state = resume(graph, config, dirs, {first.id: bad})
-    [again] = state.interrupts  # asked again (a new interrupt id), with the error
-    assert "not applied" in again.value["error"]
+    [again] = state.interrupts  # still pending under the same id, with the error
+    assert again.id == first.id and "not applied" in again.value["error"]
     assert again.value["args"] == EMAIL  # the original request is intact
     assert state.next == ("approve",) and outbox(dirs) == []
     state = resume(graph, config, dirs, {again.id: "approve"})
@@ -374,7 +376,7 @@ def test_audit_records_each_request_decision_and_execution_once(checkpointer, di
     install(planner=[email_plan(), "sent"], executor=[call("send_email", **EMAIL)],
             critic=[OK])
     graph, config, _ = run(checkpointer, dirs)
-    # bad answers replay the approve node; each replay re-runs request_approval's record
+    # bad answers replay the approve node; the request is recorded once all the same
     for bad in ("maybe", {"action": "edit"}):
         resume(graph, config, dirs, bad)
     state = resume(graph, config, dirs, {"action": "approve", "by": "carol"})

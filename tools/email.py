@@ -24,11 +24,33 @@ from pathlib import Path
 from typing import IO, Annotated, Any
 
 from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
+from pydantic import AfterValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from tools.settings import ToolSettings
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+# One address, name@domain.tld. NOTE: "[.]", not "\\.": llama.cpp's grammar parser refuses
+# the "\\." escape that llama-cpp-python's schema converter copies from a regex, and then
+# every forced send_email call of the embedded model would fail.
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}$"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 SMTP_TIMEOUT = 20.0
+
+
+def _one_address(value: str) -> str:
+    address = value.strip()
+    if not EMAIL_RE.match(address):
+        raise PydanticCustomError(
+            "email_address", "'{value}' is not a valid email address (expected name@domain.tld)",
+            {"value": value})
+    return address
+
+
+Address = Annotated[str, AfterValidator(_one_address),
+                    WithJsonSchema({"type": "string", "pattern": EMAIL_PATTERN})]
+"""An email address, checked where the tool's arguments are validated (before a person
+is asked, and on an edit); the pattern is in the JSON schema, so it also constrains the
+model's grammar and shows in the approval request's ``args_schema``."""
 
 
 def read_outbox(path: Path | str) -> list[dict[str, Any]]:
@@ -131,7 +153,7 @@ def make_send_email_tool(*, settings: ToolSettings) -> BaseTool:
     """Build the ``send_email`` tool (HIGH risk) for ``settings``."""
 
     def send_email(
-        to: str,
+        to: Address,
         subject: str,
         body: str,
         idempotency_key: Annotated[str | None, InjectedToolArg] = None,
