@@ -1,10 +1,14 @@
-"""An append-only audit trail beside the checkpoints (same SQLite file, own table).
+"""An append-only audit trail beside the checkpoints (same database, own table).
 
 Records approval requests, decisions and every MEDIUM/HIGH tool execution. Each record
 has a key: LangGraph replays a node from its start on resume, so a replayed write with
 the same (kind, key, variant) is ignored instead of being logged twice. ``variant`` tells
 apart records that share a key but say different things (a person answering a replayed
 request differently).
+
+One interface (:class:`AuditStore`), two backends: :class:`SqliteAudit` (``INSERT OR
+IGNORE``) and :class:`PostgresAudit` (``ON CONFLICT DO NOTHING``), chosen by the same
+setting as the checkpointer (``$AGENT_GRAPHS_DB`` or ``path``; see checkpoints.db).
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from checkpoints.db import db_target, is_postgres
 from checkpoints.sqlite import connect
 
-_SCHEMA = """
+_SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -30,6 +35,22 @@ CREATE TABLE IF NOT EXISTS audit (
     UNIQUE (kind, key, variant)
 )
 """
+_PG_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS audit (
+    seq BIGSERIAL PRIMARY KEY,
+    at TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL,
+    variant TEXT NOT NULL DEFAULT '',
+    UNIQUE (kind, key, variant)
+)""",
+    "CREATE INDEX IF NOT EXISTS audit_thread_seq ON audit (thread_id, seq)",
+)
+# NOTE: data is JSON text on both backends: JSONB would refuse a tool result holding \u0000.
+_COLUMNS = "seq, at, thread_id, kind, key, actor, data"
 
 
 @dataclass
@@ -47,23 +68,117 @@ class AuditRecord:
     data: dict[str, Any]
 
 
+class AuditStore(Protocol):
+    """Where the audit trail is kept."""
+
+    def record(self, kind: str, *, thread_id: str, key: str, actor: str,
+               data: dict[str, Any], variant: str = "") -> None:
+        """Append one record unless one of ``kind`` with ``key`` and ``variant`` exists."""
+
+    def read(self, *, thread_id: str | None = None, limit: int = 200) -> list[AuditRecord]:
+        """Return the newest ``limit`` records, oldest first, for one thread or all."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _records(rows: list[Any]) -> list[AuditRecord]:
+    return [
+        AuditRecord(seq=row[0], at=row[1], thread_id=row[2], kind=row[3], key=row[4],
+                    actor=row[5], data=json.loads(row[6]))
+        for row in reversed(rows)
+    ]
+
+
+class SqliteAudit:
+    """The trail in the SQLite checkpoint file (a connection per call: any process)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path
+
+    def record(self, kind: str, *, thread_id: str, key: str, actor: str,
+               data: dict[str, Any], variant: str = "") -> None:
+        """Append one record unless one of ``kind`` with ``key`` and ``variant`` exists."""
+        conn = connect(self.path)
+        try:
+            with conn:
+                conn.execute(_SQLITE_SCHEMA)
+                conn.execute(
+                    "INSERT OR IGNORE INTO audit (at, thread_id, kind, key, actor, data, "
+                    "variant) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (_now(), thread_id, kind, key, actor, json.dumps(data, default=str),
+                     variant),
+                )
+        finally:
+            conn.close()
+
+    def read(self, *, thread_id: str | None = None, limit: int = 200) -> list[AuditRecord]:
+        """Return the newest ``limit`` records, oldest first, for one thread or all."""
+        conn = connect(self.path)
+        try:
+            conn.execute(_SQLITE_SCHEMA)
+            sql, args = f"SELECT {_COLUMNS} FROM audit", tuple[str, ...]()
+            if thread_id:
+                sql, args = sql + " WHERE thread_id = ?", (thread_id,)
+            rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
+        finally:
+            conn.close()
+        return _records(rows)
+
+
+class PostgresAudit:
+    """The trail in the PostgreSQL checkpoint database (a connection per call)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @staticmethod
+    def create(conn: Any) -> None:
+        """Create the table on ``conn`` (called once per process, under the setup lock)."""
+        for statement in _PG_SCHEMA:
+            conn.execute(statement)
+
+    def _connect(self) -> Any:
+        from checkpoints import postgres
+
+        postgres.setup(self.url)
+        return postgres.connect(self.url)
+
+    def record(self, kind: str, *, thread_id: str, key: str, actor: str,
+               data: dict[str, Any], variant: str = "") -> None:
+        """Append one record unless one of ``kind`` with ``key`` and ``variant`` exists."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO audit (at, thread_id, kind, key, actor, data, variant) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (kind, key, variant) DO NOTHING",
+                (_now(), thread_id, kind, key, actor, json.dumps(data, default=str), variant),
+            )
+
+    def read(self, *, thread_id: str | None = None, limit: int = 200) -> list[AuditRecord]:
+        """Return the newest ``limit`` records, oldest first, for one thread or all."""
+        sql, args = f"SELECT {_COLUMNS} FROM audit", tuple[str, ...]()
+        if thread_id:
+            sql, args = sql + " WHERE thread_id = %s", (thread_id,)
+        with self._connect() as conn:
+            rows = conn.execute(sql + " ORDER BY seq DESC LIMIT %s", (*args, limit)).fetchall()
+        return _records(rows)
+
+
+def store_for(path: str | os.PathLike[str] | None = None) -> AuditStore:
+    """Return the trail of ``path`` (a file or URL), else of ``$AGENT_GRAPHS_DB``."""
+    target = db_target(path)
+    return PostgresAudit(target) if is_postgres(target) else SqliteAudit(target)
+
+
 def record(
     kind: str, *, thread_id: str, key: str, actor: str, data: dict[str, Any],
     variant: str = "", path: str | os.PathLike[str] | None = None,
 ) -> None:
     """Append one record unless one of ``kind`` with ``key`` and ``variant`` exists."""
-    conn = connect(path)
-    try:
-        with conn:
-            conn.execute(_SCHEMA)
-            conn.execute(
-                "INSERT OR IGNORE INTO audit (at, thread_id, kind, key, actor, data, variant) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(timespec="milliseconds"), thread_id, kind, key,
-                 actor, json.dumps(data, default=str), variant),
-            )
-    finally:
-        conn.close()
+    store_for(path).record(kind, thread_id=thread_id, key=key, actor=actor, data=data,
+                           variant=variant)
 
 
 def read(
@@ -71,18 +186,4 @@ def read(
     limit: int = 200,
 ) -> list[AuditRecord]:
     """Return audit records, oldest first, for one thread or all of them."""
-    conn = connect(path)
-    try:
-        conn.execute(_SCHEMA)
-        sql = "SELECT seq, at, thread_id, kind, key, actor, data FROM audit"
-        args: tuple[Any, ...] = ()
-        if thread_id:
-            sql, args = sql + " WHERE thread_id = ?", (thread_id,)
-        rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
-    finally:
-        conn.close()
-    return [
-        AuditRecord(seq=row[0], at=row[1], thread_id=row[2], kind=row[3], key=row[4],
-                    actor=row[5], data=json.loads(row[6]))
-        for row in reversed(rows)
-    ]
+    return store_for(path).read(thread_id=thread_id, limit=limit)

@@ -6,11 +6,13 @@ checkpoint; pending interrupts come from the writes LangGraph stored for that st
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 INTERRUPT = "__interrupt__"
 # Writes that say what happened to a task rather than what it produced (LangGraph's
@@ -32,6 +34,8 @@ class ThreadInfo:
     interrupts: list[dict[str, Any]] = field(default_factory=list)
     """Pending interrupts: ``{"id": ..., "value": ...}``."""
     values: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    """The error an unfinished task of the latest step stopped with, if any."""
 
     @property
     def status(self) -> str:
@@ -40,17 +44,28 @@ class ThreadInfo:
             return "waiting"
         return "pending" if self.next else "done"
 
+    @property
+    def orphaned(self) -> bool:
+        """It stopped mid-run without an error (a process killed or Ctrl-C'd): a worker
+        may continue it. One that failed with an error waits for a person's resume."""
+        return self.status == "pending" and self.error is None
+
+
+_THREADS_SQL = ("SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' "
+                "GROUP BY thread_id ORDER BY MAX(checkpoint_id) DESC")
+
 
 def thread_ids(saver: BaseCheckpointSaver) -> list[str]:
     """Return every thread id, most recently updated first."""
     # NOTE: checkpoint ids are time-ordered UUIDv6, so MAX() is the newest checkpoint.
-    conn = getattr(saver, "conn", None)
-    if conn is not None and hasattr(conn, "execute"):  # SqliteSaver: one query
-        rows = conn.execute(
-            "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' "
-            "GROUP BY thread_id ORDER BY MAX(checkpoint_id) DESC"
-        ).fetchall()
-        return [row[0] for row in rows]
+    # The savers offer no thread listing (``list(None)`` loads every checkpoint), so
+    # SQLite and PostgreSQL get one query on their own (identical) checkpoints table.
+    if isinstance(saver, SqliteSaver):
+        return [row[0] for row in saver.conn.execute(_THREADS_SQL).fetchall()]
+    pg = sys.modules.get("langgraph.checkpoint.postgres")  # loaded if the saver is one
+    if pg is not None and isinstance(saver, pg.PostgresSaver):
+        with saver._cursor() as cur:  # the saver's own lock and connection pool
+            return [row["thread_id"] for row in cur.execute(_THREADS_SQL).fetchall()]
     newest: dict[str, str] = {}  # any other saver (e.g. InMemorySaver): walk its list
     for tup in saver.list(None):
         conf = tup.config["configurable"]
@@ -84,6 +99,13 @@ def _pending_interrupts(tup: CheckpointTuple) -> list[dict[str, Any]]:
     ]
 
 
+def _error(tup: CheckpointTuple) -> str | None:
+    """The last error a task of this step stopped with (LangGraph stores it as a write)."""
+    errors = [value for _task, channel, value in tup.pending_writes or []
+              if channel == "__error__"]
+    return str(errors[-1]) if errors else None
+
+
 def _summarise(thread_id: str, tup: CheckpointTuple) -> ThreadInfo:
     checkpoint, metadata = tup.checkpoint, dict[str, Any](tup.metadata or {})
     interrupts = _pending_interrupts(tup)
@@ -99,6 +121,7 @@ def _summarise(thread_id: str, tup: CheckpointTuple) -> ThreadInfo:
         next=branches,
         interrupts=interrupts,
         values={k: v for k, v in values.items() if not k.startswith(("branch:", "__"))},
+        error=_error(tup) if branches else None,
     )
 
 

@@ -11,6 +11,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent_graphs import models
 from checkpoints import open_saver
 
+pytest_plugins = ["tests.pg"]  # the session's PostgreSQL server, `database`, `pg_database`
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,13 +30,17 @@ def _no_leftover_fakes() -> Iterator[None]:
     models.unregister_provider("fake")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def checkpointer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    """Every durable test runs twice: in memory and on a real SQLite file."""
+    """Every durable test runs three times: in memory, on a real SQLite file and on a real
+    PostgreSQL database (whose URL is also ``$AGENT_GRAPHS_DB``, so the audit goes there)."""
     if request.param == "memory":
         yield InMemorySaver()
-    else:
+    elif request.param == "sqlite":
         with open_saver(tmp_path / "checkpoints.sqlite") as saver:
+            yield saver
+    else:
+        with open_saver(request.getfixturevalue("pg_database")) as saver:
             yield saver
 
 
