@@ -105,18 +105,19 @@ def thread_id() -> str:
     return str(get_config().get("configurable", {}).get("thread_id", "no-thread"))
 
 
-def _record_once(kind: str, *, thread: str, key: str, actor: str, data: dict[str, Any],
-                 variant: str = "") -> bool:
-    """Write an audit record unless the trail holds it; True when this call is the first.
+def _announce(kind: str, *, thread: str, key: str, actor: str, data: dict[str, Any],
+              event: dict[str, Any], variant: str = "") -> None:
+    """Emit ``event`` unless the audit trail already holds this record; then record it.
 
     The trail outlives the process, so a node replayed after a resume or a crash finds
-    its records there and does not announce them again.
+    its records there and does not announce them again. The event goes first: a crash
+    between the two shows it twice rather than never (the record itself is written once).
     """
     same = json.loads(json.dumps(data, default=str))
-    seen = any(r.kind == kind and r.key == key and (not variant or r.data == same)
-               for r in audit.read(thread_id=thread, limit=_TRAIL_LIMIT))
+    if not any(r.kind == kind and r.key == key and (not variant or r.data == same)
+               for r in audit.read(thread_id=thread, limit=_TRAIL_LIMIT)):
+        emit(**event)
     audit.record(kind, thread_id=thread, key=key, actor=actor, data=data, variant=variant)
-    return not seen
 
 
 def _ask_again(value: dict[str, Any]) -> NoReturn:
@@ -182,11 +183,9 @@ def request_approval(
     try:
         payload = interrupt(asked)
     except GraphInterrupt:  # no answer yet: this is when a person is asked
-        if _record_once("approval_requested", thread=thread, key=key, actor="agent",
-                        data=asked):
-            emit("approval_requested",
-                 summary=f"needs approval: {_what(asked)} ({asked.get('risk')} risk)",
-                 level=1, **asked)
+        _announce("approval_requested", thread=thread, key=key, actor="agent", data=asked,
+                  event={"event": "approval_requested", "level": 1, **asked, "summary":
+                         f"needs approval: {_what(asked)} ({asked.get('risk')} risk)"})
         raise
     try:
         decision = parse_decision(payload, asked)
@@ -201,10 +200,9 @@ def request_approval(
     # A replayed node records the same decision once; a different answer given after a
     # crash re-asked the person is a new fact and is recorded (and shown) too.
     answer = decision.model_dump()
-    if _record_once("approval_decided", thread=thread, key=key,
-                    actor=decision.by or "person", data=answer,
-                    variant=json.dumps(answer, sort_keys=True, default=str)):
-        emit("approval_decided",
-             summary=f"decision: {decision.action} {decision.reason}".rstrip(), level=1,
-             key=key, action=decision.action, reason=decision.reason)
+    _announce("approval_decided", thread=thread, key=key, actor=decision.by or "person",
+              data=answer, variant=json.dumps(answer, sort_keys=True, default=str),
+              event={"event": "approval_decided", "level": 1, "key": key,
+                     "summary": f"decision: {decision.action} {decision.reason}".rstrip(),
+                     "action": decision.action, "reason": decision.reason})
     return decision
