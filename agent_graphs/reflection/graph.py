@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -46,6 +47,8 @@ __all__ = ["best_draft", "build_graph", "builder", "graph", "reflect"]
 
 # Supersteps one more round can take: write, check, critique, review, finish.
 _ROUND_COST = 5
+# A small model sometimes goes on to echo the prompt's sections after its text.
+_ECHO = re.compile(r"^\s*</?(?:sources?|task|problems|draft|checks)\b[^>]*>", re.MULTILINE)
 
 
 def gather(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "check"]]:
@@ -81,6 +84,12 @@ def _problems(state: State) -> str:
     return "\n".join(lines) or "- Improve it."
 
 
+def _clean_draft(text: str) -> str:
+    """The reply without a wrapping <draft> tag or the prompt sections echoed after it."""
+    body = re.sub(r"^\s*<draft>", "", text.strip())
+    return _ECHO.split(body, maxsplit=1)[0].strip() or text.strip()
+
+
 def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Write the first draft, or revise the latest one against its critique."""
     ctx = get_context(runtime)
@@ -94,7 +103,7 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         prompt = prompts.WRITE_PROMPT.format(**common)
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
-    text = reply.text.strip()
+    text = _clean_draft(reply.text)
     n = len(drafts) + 1
     emit("draft_written", f"draft {n} written ({word_count(text)} words)", draft=n,
          words=word_count(text), lines=[text if len(text) <= 300 else text[:300] + " …"])
@@ -186,6 +195,10 @@ def critique(
     return Command(goto="write", update=update)
 
 
+_DRAFT_SCHEMA = {"type": "object", "required": ["draft"],
+                 "properties": {"draft": {"type": "string", "description": "The text to return"}}}
+
+
 def _review_node(extra: Sequence[Check]):
     def review(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "finish"]]:
         """A person approves, rejects (with feedback) or edits the accepted draft."""
@@ -210,7 +223,7 @@ def _review_node(extra: Sequence[Check]):
              "how_to_answer": "approve | reject (+feedback: the writer revises) | "
                               "edit with {'draft': 'new text'}"},
             key=":".join(p for p in (thread_id(), scope(), "draft", str(len(rounds))) if p),
-            check_args=check_args,
+            check_args=check_args, name="accept_draft", args_schema=_DRAFT_SCHEMA,
         )
         by = decision.by or "person"
         if decision.action == "approve":

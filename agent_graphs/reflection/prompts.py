@@ -18,7 +18,7 @@ WRITE_PROMPT = """Do this writing task. Reply with the text only, no preamble.
 
 {rule}"""
 
-REVISE_PROMPT = """Revise the draft so it does the writing task and fixes every problem listed. Reply with the whole revised text only, no preamble.
+REVISE_PROMPT = """Revise a draft written for a task so that it fixes every problem listed.
 
 <task>{goal}</task>
 
@@ -26,15 +26,15 @@ REVISE_PROMPT = """Revise the draft so it does the writing task and fixes every 
 {sources}
 </sources>
 
-<draft>
-{draft}
-</draft>
-
 <problems>
 {problems}
 </problems>
 
-{rule}"""
+<draft>
+{draft}
+</draft>
+
+{rule} Reply with the whole revised text only: no tags, no sources, no preamble."""
 
 CRITIC_PROMPT = """You review a draft written for a task. List specific problems (wrong or unsupported facts, missing content the task asks for, length, clarity), a concrete fix for each, then decide: approve only if the draft does the task well as it is. Score it from 0 (useless) to 1 (perfect).
 

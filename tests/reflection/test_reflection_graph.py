@@ -234,7 +234,7 @@ def test_gate_reject_at_the_limit_ends_with_the_best_draft(checkpointer):
 def test_gate_edit_returns_the_persons_draft(checkpointer):
     _, graph, config = _gated(checkpointer, ["Revenue was $41.95 million."],
                               [verdict(0.9, approved=True)])
-    bad = _resume(graph, config, {"action": "edit", "args": {"text": "x"}})
+    bad = _resume(graph, config, {"action": "edit", "args": {"draft": "  "}})
     assert "an edit needs" in bad.interrupts[0].value["error"]  # still paused, nothing lost
     state = _resume(graph, config, {"action": "edit", "args": {"draft": "Revenue: $99 million."}})
     values = state.values
@@ -259,3 +259,24 @@ def test_code_drafts_are_graded_by_their_tests_in_a_subprocess(checkpointer):
     assert "python_tests failed: exit code 1" in first["issues"][0]
     assert "AssertionError" in fakes["writer"].calls[1][0].text  # the writer saw the failure
     assert values["status"] == "done" and values["final_answer"] == right
+
+
+def test_prompt_sections_a_small_model_echoes_are_cut_from_the_draft(checkpointer):
+    install(writer=["<draft>\nRevenue was $41.95 million.\n</draft>\n\n<sources>\n<source id='d1'>"
+                    "FY2025 revenue was $99 million.</source>"],
+            critic=[verdict(0.9, approved=True)])
+    graph, config, _ = run(checkpointer, {"goal": GOAL, "sources": SOURCES})
+    assert graph.get_state(config).values["drafts"] == ["Revenue was $41.95 million."]
+
+
+def test_gate_speaks_the_hitl_protocol(checkpointer):
+    _, graph, config = _gated(checkpointer, ["Revenue was $41.95 million."],
+                              [verdict(0.9, approved=True)])
+    (request,) = graph.get_state(config).interrupts
+    action = request.value["action_requests"][0]
+    assert action["name"] == "accept_draft" and action["args"]["draft"].startswith("Revenue")
+    assert request.value["review_configs"][0]["args_schema"]["required"] == ["draft"]
+    answer = {"decisions": [{"type": "edit", "edited_action": {
+        "name": "accept_draft", "args": {"draft": "Revenue: $41.95 million."}}}]}
+    state = _resume(graph, config, answer)
+    assert state.values["final_answer"] == "Revenue: $41.95 million."
