@@ -73,9 +73,18 @@ def journal(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+_EXTENDED: dict[tuple[int, int], Toolbox] = {}
+
+
 def _toolbox(ctx: Context, tools: ExtraTools | None) -> Toolbox:
+    """The run's toolbox plus ``tools`` (built once per pair: building tools takes ms)."""
     box = toolbox_for(ctx)
-    return Toolbox(box.settings, extra_tools=dict(tools)) if tools else box
+    if not tools:
+        return box
+    key = (id(box), id(tools))
+    if key not in _EXTENDED:
+        _EXTENDED[key] = Toolbox(box.settings, extra_tools=dict(tools))
+    return _EXTENDED[key]
 
 
 def _line(step: Mapping[str, Any]) -> str:
@@ -119,6 +128,9 @@ def _planner(
         min_tasks=0 if rnd else 1,
         on_retry=lambda n, problem: emit("plan_rejected", summary=f"plan rejected: {problem}",
                                          attempt=n, problem=problem),
+        on_truncate=lambda kept: emit(
+            "plan_truncated", summary=f"plan   cut to {kept} tasks (compiler_max_tasks)",
+            kept=kept),
     )
 
 
@@ -174,10 +186,12 @@ def plan_and_schedule(
         log.add(outcome)
 
     sched = Scheduler(prepare=prepare, execute=execute, finished=state.get("results"),
-                      max_concurrency=cs.compiler_max_concurrency, on_outcome=finished)
-    log = Journal(journal, sched.call_soon, sched.restore)
+                      max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,
+                      held=True)
+    log = Journal(journal, sched.call_soon, sched.restore, sched.release)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
-    # the journal is read back before anything new is written, so positions replay alike.
+    # the journal reads back what a crashed attempt wrote before it writes anything new
+    # (tasks wait for that; the planner's first tokens usually take longer).
     token = uuid.uuid4().hex
     planned: Any = None
     if fresh:
@@ -196,7 +210,7 @@ def plan_and_schedule(
             sched.add(step)
         sched.close()
     try:
-        sched.restore(log.replay())
+        log.start()
         sched.run()
     finally:
         _LIVE.pop(token, None)

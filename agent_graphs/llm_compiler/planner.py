@@ -102,12 +102,14 @@ class TaskCheck:
         self.max_tasks = max_tasks
         self.accepted: list[dict[str, Any]] = []
         self.problems: list[str] = []
+        self.truncated = False
+        """The plan had more than ``max_tasks`` tasks; the rest were dropped."""
         self._original: set[str] = set()
         self._mapping: dict[str, str] = {}
 
     def offer(self, raw: Any) -> dict[str, Any] | None:
         """Return the task ready to schedule, or None (and stop) when it fails a check."""
-        if self.problems:
+        if self.problems or self.truncated:
             return None
         n = len(self.accepted) + 1
         try:
@@ -121,8 +123,9 @@ class TaskCheck:
             self.problems.append(f"task id {step.id!r} is used more than once")
             return None
         if len(self.accepted) >= self.max_tasks:
-            self.problems.append(f"the plan has more than {self.max_tasks} tasks; "
-                                 f"use at most {self.max_tasks}")
+            # Tasks already run cannot be taken back: a longer plan is cut, not refused,
+            # and the joiner judges whether the results are enough.
+            self.truncated = True
             return None
         self._original.add(step.id)
         step = self._rename(step)
@@ -215,6 +218,7 @@ def plan_tasks(
     stream: bool,
     min_tasks: int = 1,
     on_retry: Callable[[int, str], None] | None = None,
+    on_truncate: Callable[[int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Ask the planner for tasks, handing each checked task to ``on_task`` as it arrives.
 
@@ -225,6 +229,8 @@ def plan_tasks(
         make_check: Builds the checker of one answer, given the ids already handed over.
         on_task: Called with each task that passed its checks, in plan order.
         stream: Stream the answer when the model can; otherwise ask for it whole.
+        on_truncate: Called with the number kept when an answer had more tasks than
+            its check allows (the rest are dropped: the first ones may have run).
         min_tasks: Fewest tasks a plan may have across its answers (0 for a replan).
 
     Returns:
@@ -249,11 +255,11 @@ def plan_tasks(
         text, used = answer(model, schema, history, offer)
         usage = add_usage(usage, used)
         problems = list(check.problems)
-        try:  # the whole answer must parse too: a stream cut short by max_tokens does not
-            schema.model_validate(json.loads(text) if text else {})
-        except (json.JSONDecodeError, ValidationError) as err:
-            if not problems:
-                problems.append(f"the answer is not a complete Plan ({_first_error(err)})")
+        if not problems and not check.truncated:
+            # The whole answer must parse too: a stream cut short by max_tokens does not.
+            problems += _incomplete(text)
+        if check.truncated and on_truncate:
+            on_truncate(len(check.accepted))
         if not problems and len(tasks) < min_tasks:
             problems.append("the plan has no tasks")
         if not problems:
@@ -278,8 +284,13 @@ def plan_tasks(
     )
 
 
-def _first_error(err: Exception) -> str:
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-    return str(err).splitlines()[0][:200]
+def _incomplete(text: str) -> list[str]:
+    """Problems with the answer as a whole (each task was checked on its own)."""
+    try:
+        answer = json.loads(text) if text else None
+    except json.JSONDecodeError as err:
+        return [f"the answer is not complete JSON ({str(err).splitlines()[0][:120]}); "
+                "it may have been cut off: use fewer or shorter tasks"]
+    if not isinstance(answer, dict) or not isinstance(answer.get("steps"), list):
+        return ['the answer has no "steps" list: call Plan with {"steps": [...]}']
+    return []

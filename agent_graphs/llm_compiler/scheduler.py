@@ -23,6 +23,7 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
+from functools import partial
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -30,6 +31,25 @@ __all__ = ["Journal", "Prepared", "Scheduler"]
 
 Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 """What to do with a ready task: run this action, hold it for a person, or fail it."""
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def shared_pool(size: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``size`` threads, reused by every run.
+
+    Starting a thread blocks the caller until the thread runs (milliseconds on a busy
+    machine), and the loop would pay that for every task it launches; a pool that
+    outlives the run keeps its threads, so later runs launch tasks at once. Each
+    scheduler bounds its own concurrency, so runs sharing a pool stay within theirs.
+    """
+    with _POOLS_LOCK:
+        if size not in _POOLS:
+            _POOLS[size] = ThreadPoolExecutor(max_workers=size,
+                                              thread_name_prefix=f"compiler-{size}")
+        return _POOLS[size]
 
 
 def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
@@ -48,6 +68,7 @@ class Scheduler:
         max_concurrency: Most actions running at once.
         finished: Outcomes known before the run (earlier rounds, a replayed journal).
         on_outcome: Called in the loop thread with each new outcome, in finishing order.
+        held: Start no task until :meth:`release`.
     """
 
     def __init__(
@@ -58,8 +79,11 @@ class Scheduler:
         max_concurrency: int,
         finished: Mapping[str, dict[str, Any]] | None = None,
         on_outcome: Callable[[dict[str, Any]], None] | None = None,
+        held: bool = False,
     ) -> None:
         self.prepare, self.execute = prepare, execute
+        self.held = held
+        """While held, ready tasks wait (until the journal is read back)."""
         self.max_concurrency = max(1, max_concurrency)
         self.on_outcome = on_outcome
         self.steps: dict[str, Mapping[str, Any]] = {}
@@ -75,6 +99,7 @@ class Scheduler:
         self._dependents: defaultdict[str, list[str]] = defaultdict(list)
         self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._pool: ThreadPoolExecutor | None = None
+        self._report: list[dict[str, Any]] = []
 
     # --- thread-safe inputs ---------------------------------------------------------------
 
@@ -85,6 +110,10 @@ class Scheduler:
     def close(self, error: BaseException | None = None) -> None:
         """No more tasks will arrive; with ``error``, start nothing new either."""
         self._events.put(("close", error))
+
+    def release(self) -> None:
+        """Let ready tasks start (call in the loop thread, e.g. from ``call_soon``)."""
+        self.held = False
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the loop thread (for callbacks of futures)."""
@@ -103,28 +132,27 @@ class Scheduler:
         Tasks held for a person (``gated``) and the tasks that depend on them stay
         unfinished; ``run`` may be called again after more events.
         """
-        self._pool = self._pool or ThreadPoolExecutor(
-            max_workers=self.max_concurrency, thread_name_prefix="compiler-task")
-        try:
-            while not (self.closed and not self.running and not self._queued):
-                kind, payload = self._events.get()  # blocks: no polling
-                if kind == "task":
-                    self._accept(payload)
-                elif kind == "done":
-                    self.running.discard(payload["step_id"])
-                    self._finish(payload)
-                elif kind == "close":
-                    self.closed = True
-                    if payload is not None:
-                        self.error = payload
-                        self._queued.clear()
-                elif kind == "call":
-                    payload()
-                self._pump()
-        finally:
-            if self.closed and not self.running:
-                self._pool.shutdown(wait=False)
-                self._pool = None
+        pool = shared_pool(self.max_concurrency)
+        self._pool = pool
+        while not (self.closed and not self.running and not self._queued):
+            kind, payload = self._events.get()  # blocks: no polling
+            if kind == "task":
+                self._accept(payload)
+            elif kind == "done":
+                self.running.discard(payload["step_id"])
+                self._finish(payload)
+            elif kind == "close":
+                self.closed = True
+                if payload is not None:
+                    self.error = payload
+                    self._queued.clear()
+            elif kind == "call":
+                payload()
+            self._pump()
+            # Reported after the pump: the tasks an outcome made ready start first, then
+            # it is journaled (a journal write costs the loop about a millisecond).
+            while self._report and self.on_outcome:
+                self.on_outcome(self._report.pop(0))
 
     def blocked(self) -> list[str]:
         """Tasks with no outcome that are not held for a person: they wait on one."""
@@ -162,8 +190,10 @@ class Scheduler:
     def _pump(self) -> None:
         if self.error is not None:
             self._queued.clear()  # the plan failed: finish what runs, start nothing new
-        while self._queued and len(self.running) < self.max_concurrency:
+        while not self.held and self._queued and len(self.running) < self.max_concurrency:
             sid, action = self._queued.popleft()
+            if sid in self.outcomes:
+                continue  # read back from the journal while it waited
             self.running.add(sid)
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
@@ -190,7 +220,7 @@ class Scheduler:
             self.outcomes[sid] = self.new[sid] = outcome
             self.gated.pop(sid, None)
             if journal and self.on_outcome:
-                self.on_outcome(outcome)
+                self._report.append(outcome)
             for dependent in self._dependents.pop(sid, []):
                 if dependent in self.outcomes:
                     continue
@@ -210,6 +240,14 @@ class Scheduler:
 class Journal:
     """Finished tasks written through a ``@task`` as they come, read back by content.
 
+    The first write is a marker alone. On a fresh attempt of the node it comes straight
+    back; on a resume, each call at a position an earlier attempt wrote returns what was
+    written there (outcomes, or that attempt's marker), whatever it is passed now: the
+    journal takes those outcomes and writes again at the next position, until its own
+    marker comes back. Only then is it ``replayed`` (the scheduler starts no task before:
+    a task finished in the crashed attempt must not run again). The same rule covers
+    writes that landed out of order before a crash.
+
     One write is in flight at a time; outcomes that finish meanwhile go together in the
     next (group commit), so 200 tasks finishing at once cost a few writes, not 200.
 
@@ -217,33 +255,24 @@ class Journal:
         record: Calls the node's ``@task`` that returns its argument (its result is what
             LangGraph persists); must be called from the node's thread.
         call_soon: Runs a callback in the node's thread (``Scheduler.call_soon``).
-        restore: Takes outcomes written by an earlier attempt that turn up late.
+        restore: Takes outcomes an earlier attempt wrote.
+        replayed: Called once every earlier write has been read back.
     """
 
     def __init__(
         self, record: Callable[[dict[str, Any]], Future[Any]],
         call_soon: Callable[[Callable[[], None]], None],
         restore: Callable[[list[dict[str, Any]]], None],
+        replayed: Callable[[], None],
     ) -> None:
         self.record, self.call_soon, self.restore = record, call_soon, restore
+        self._on_replayed: Callable[[], None] | None = replayed
         self._pending: list[dict[str, Any]] = []
         self._inflight: tuple[str, list[dict[str, Any]], Future[Any]] | None = None
-        self._lock = threading.Lock()
 
-    def replay(self) -> list[dict[str, Any]]:
-        """Return every outcome a crashed attempt of this node wrote; call before any add.
-
-        Calls the ``@task`` with a fresh marker until the marker itself comes back: until
-        then each call returns what an earlier attempt wrote at that position (outcomes,
-        or an earlier attempt's marker), whatever it is passed now.
-        """
-        marker = uuid.uuid4().hex
-        found: list[dict[str, Any]] = []
-        while True:
-            entry = self.record({"entry": marker, "outcomes": []}).result()
-            if entry.get("entry") == marker:
-                return found
-            found.extend(entry.get("outcomes") or [])
+    def start(self) -> None:
+        """Write the first marker (node thread); ``replayed`` follows when it returns."""
+        self._send()
 
     def add(self, outcome: dict[str, Any]) -> None:
         """Write ``outcome`` now, or with the next write if one is in flight."""
@@ -257,33 +286,39 @@ class Journal:
             if self._inflight is None:
                 self._send()
             assert self._inflight is not None
-            self._inflight[2].result()
-            self._acked(resend=True)
+            future = self._inflight[2]
+            future.result()
+            self._acked(future)
 
     def settle(self) -> None:
         """Wait for the write in flight, dropping what is not yet sent (node thread)."""
         self._pending.clear()
         if self._inflight is not None:
-            self._inflight[2].result()
-            self._acked(resend=False)
+            future = self._inflight[2]
+            future.result()
+            self._acked(future, resend=False)
 
     def _send(self) -> None:
         batch, self._pending = self._pending, []
         marker = uuid.uuid4().hex
         future = self.record({"entry": marker, "outcomes": batch})
         self._inflight = (marker, batch, future)
-        future.add_done_callback(lambda _: self.call_soon(self._acked))
+        future.add_done_callback(lambda f: self.call_soon(partial(self._acked, f)))
 
-    def _acked(self, resend: bool = True) -> None:
-        if self._inflight is None or not self._inflight[2].done():
-            return  # already handled (flush waited for it first)
-        marker, batch, future = self._inflight
+    def _acked(self, future: Future[Any], resend: bool = True) -> None:
+        if self._inflight is None or self._inflight[2] is not future:
+            return  # handled already (flush waited for it before its callback ran)
+        marker, batch, _ = self._inflight
         self._inflight = None
         entry = future.result()
         if entry.get("entry") != marker:
-            # A position an earlier attempt wrote after a gap (its writes landed out of
-            # order): take its outcomes, and write ours again at the next position.
             self.restore(entry.get("outcomes") or [])
             self._pending = batch + self._pending
+            if resend:
+                self._send()  # even with nothing pending: our own marker must come back
+            return
+        if self._on_replayed is not None:
+            done, self._on_replayed = self._on_replayed, None
+            done()
         if resend and self._pending:
             self._send()
