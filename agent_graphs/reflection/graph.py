@@ -42,8 +42,11 @@ from agent_graphs.reflection.checks import Check, run_checks, settings_checks, w
 from agent_graphs.reflection.settings import ReflectionContext, reflection_settings
 from agent_graphs.reflection.sources import clean_sources, search_sources, sources_block
 from agent_graphs.reflection.state import Critique, InputState, OutputState, Round, State
+from agent_graphs.schemas import settings_update
 
-__all__ = ["best_draft", "build_graph", "builder", "graph", "reflect"]
+__all__ = ["ROLES", "best_draft", "build_graph", "builder", "graph", "reflect"]
+
+ROLES = ("writer", "critic")
 
 # Supersteps one more round can take: write, check, critique, review, finish.
 _ROUND_COST = 5
@@ -67,6 +70,7 @@ def gather(state: State, runtime: Runtime[Context]) -> Command[Literal["write", 
         update |= search_sources(ctx, state["goal"], settings.reflection_search_results)
     else:
         update["sources"] = []
+    update |= settings_update(state, ctx)  # a resume anywhere reuses this run's settings
     return Command(goto="check" if "drafts" in update else "write", update=update)
 
 

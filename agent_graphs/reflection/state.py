@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from langgraph.managed import RemainingSteps
 from pydantic import BaseModel, Field
-from typing_extensions import NotRequired, Required, TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from agent_graphs.llm import add_usage
+from agent_graphs.schemas import AnswerOutput, GoalInput, RunState
 
 
 class Critique(BaseModel):
@@ -80,24 +81,20 @@ class Review(TypedDict):
     by: str
 
 
-class InputState(TypedDict, total=False):
-    """What a caller gives the graph: only ``goal`` is needed."""
+class InputState(GoalInput, total=False):
+    """What a caller gives the graph: only ``goal`` (the writing task) is needed."""
 
-    goal: Required[str]
-    """The writing task, e.g. "Write a 100-word summary of Acme's FY2025 results"."""
     sources: list[Source]
     """Facts to write from; the writer is told to use only these. None: it may search."""
     draft: str
     """A draft to start from (critiqued first) instead of writing one."""
 
 
-class OutputState(TypedDict, total=False):
-    """What the graph hands back."""
+class OutputState(AnswerOutput, total=False):
+    """What the graph hands back: ``final_answer`` is the returned draft (the accepted
+    one, else the best one seen); ``status`` is ``done`` when a draft was accepted,
+    ``failed`` when the limit came first."""
 
-    final_answer: str
-    """The returned draft: the accepted one, else the best one seen."""
-    status: Literal["done", "failed"]
-    """``done`` when a draft was accepted, ``failed`` when the limit came first."""
     approved: bool
     """A draft was accepted: by the critic with every check passing, by min_score, or by
     a person."""
@@ -121,7 +118,7 @@ class OutputState(TypedDict, total=False):
     """Model calls made (retries of a malformed answer included)."""
 
 
-class State(InputState, OutputState, total=False):
+class State(InputState, OutputState, RunState, total=False):
     """Everything the loop keeps between nodes (plain JSON, so it checkpoints)."""
 
     checks: list[CheckRecord]

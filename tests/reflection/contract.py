@@ -54,5 +54,6 @@ CASES: dict[str, dict[str, Any]] = {
         "input": {"goal": GOAL},
         "context": {**_MODELS, "reflection_human_review": True},
         "fallbacks": {"writer": writer, "critic": critic},
+        "sends": 0,  # nothing is emailed: the outbox stays empty
     },
 }
