@@ -53,8 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     decide.add_argument("--approve", action="store_true", help="approve the pending request")
     decide.add_argument("--reject", nargs="?", const="", metavar="REASON",
                         help="reject the pending request, optionally saying why")
-    decide.add_argument("--edit", metavar="JSON", help="approve with these tool arguments")
-    decide.add_argument("--answer", metavar="JSON", help="a raw resume payload (JSON)")
+    decide.add_argument("--edit", metavar="JSON",
+                        help="approve with these arguments changed, the others as proposed, "
+                             "e.g. '{\"to\": \"x@y.z\"}' (checked against the tool's schema)")
+    decide.add_argument("--answer", metavar="JSON",
+                        help="a raw answer (JSON), e.g. LangChain's HITL form '{\"decisions\": "
+                             "[{\"type\": \"edit\", \"edited_action\": {\"name\": ..., "
+                             "\"args\": {the whole call}}}]}'")
     res.add_argument("--interrupt-id", help="which pending request (default: all of them)")
     res.add_argument("--by", metavar="NAME",
                      help="who decides, for the audit trail (default: your OS user name)")
@@ -74,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         description="agent-graphs approvals            list every pending request\n"
                     "agent-graphs approvals show ID    show one request in full\n"
                     "answer with: agent-graphs resume THREAD --interrupt-id ID "
-                    "--approve | --reject R | --edit JSON",
+                    "--approve | --reject R | --edit JSON | --answer JSON\n"
+                    "(--answer takes LangChain's {\"decisions\": [...]} too)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     approvals.add_argument("verb", nargs="?", choices=["list", "show"], default="list")
     approvals.add_argument("interrupt_id", nargs="?", help="the request to show")

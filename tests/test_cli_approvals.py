@@ -19,8 +19,9 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from agent_graphs import cli
-from agent_graphs.approval import request_approval, thread_id
+from agent_graphs.approval import hitl_request, request_approval, thread_id
 from agent_graphs.graphs import GRAPHS
+from agent_graphs.render.words import answer_flags
 from tests.fakes import call, install
 from tests.plan_execute.test_graph import OK, email_plan
 
@@ -214,3 +215,70 @@ def test_empty_lists_and_usage_errors(agent):
     assert agent("approvals") == (0, "nothing is waiting for approval\n", "")
     assert agent("audit") == (0, "the audit trail is empty\n", "")
     assert agent("approvals", "list", "x")[0] == cli.EXIT_USAGE
+
+
+def _pending(agent) -> list[dict[str, Any]]:
+    return _json(agent("approvals", "--json")[1])["approvals"]
+
+
+def test_a_one_field_edit_sends_with_the_other_fields_unchanged(agent, tmp_path):
+    """The README's own example: --edit names only what changes."""
+    _email_threads(agent, tmp_path, "t-1")
+    install(planner=["sent"], executor=[], critic=[OK])
+    code, out, _ = agent("resume", "t-1", "--edit", '{"to": "ceo@acme.example"}')
+    assert code == 0 and "=== DONE" in out, out
+    [sent] = _outbox(tmp_path)
+    assert {k: sent[k] for k in EMAIL} == {**EMAIL, "to": "ceo@acme.example"}
+    code, out, _ = agent("audit", "--thread", "t-1", "--json")
+    [decided] = [r for r in _json(out)["records"] if r["kind"] == "approval_decided"]
+    assert decided["data"]["args"] == {**EMAIL, "to": "ceo@acme.example"}
+
+
+def test_protocol_answers_from_the_cli_keep_the_request_id(agent, tmp_path):
+    _email_threads(agent, tmp_path, "t-p")
+    [before] = _pending(agent)
+    for bad, says in (('{"decisions": []}', "got 0"),
+                      ('{"decisions": [{"type": "edit", "edited_action": {"name": "send_email", '
+                       '"args": {"to": "ceo@acme.example"}}}]}', "subject: Field required")):
+        code, out, _ = agent("resume", "t-p", "--answer", bad)
+        assert code == cli.EXIT_APPROVAL and says in out and "not applied" in out, out
+        [after] = _pending(agent)
+        assert after["interrupt_id"] == before["interrupt_id"] and says in after["error"]
+    assert _outbox(tmp_path) == []
+    edited = {**EMAIL, "to": "ceo@acme.example", "body": "Q2 was up 12%."}
+    install(planner=["sent"], executor=[], critic=[OK])
+    code, out, _ = agent("resume", "t-p", "--interrupt-id", before["interrupt_id"], "--answer",
+                         json.dumps({"decisions": [{"type": "edit", "edited_action": {
+                             "name": "send_email", "args": edited}}]}), "--by", "ann")
+    assert code == 0, out
+    [sent] = _outbox(tmp_path)
+    assert {k: sent[k] for k in EMAIL} == edited
+
+
+def test_approvals_show_what_may_be_answered(agent, tmp_path):
+    _email_threads(agent, tmp_path, "t-s")
+    [item] = _pending(agent)
+    assert item["action"] == "send_email" and item["kind"] == "tool_call"
+    assert item["allowed_decisions"] == ["approve", "edit", "reject"]
+    assert item["request"]["review_configs"][0]["args_schema"]["properties"]["to"]["pattern"]
+    code, out, _ = agent("approvals")
+    assert code == 0 and "allowed: approve, edit, reject" in out
+    code, out, _ = agent("approvals", "show", item["interrupt_id"])
+    assert "allowed decisions: approve, edit, reject" in out and "description: email the VP" in out
+    assert "to: string matching ^[A-Za-z0-9" in out and "subject: string" in out
+    pick = f"resume t-s --interrupt-id {item['interrupt_id']}"
+    assert f'{pick} --edit \'{{"to": "new value"}}\'' in out
+    assert f'{pick} --answer \'{{"decisions": [{{"type": "approve"}}]}}\'' in out
+    assert "action_requests" not in out  # shown as the lines above, not as a dump
+    code, out, _ = agent("resume", "t-s")  # no decision: shows the request again
+    assert code == cli.EXIT_APPROVAL and "allowed: approve, edit, reject" in out
+    assert '--edit \'{"to": "new value"}\'' in out
+
+
+def test_only_allowed_decisions_are_offered():
+    request = hitl_request({"tool": "send_email", "args": EMAIL}, allowed=["approve", "reject"])
+    flags = answer_flags(request)
+    assert flags[:2] == ["--approve", '--reject "reason"']
+    assert not any(f.startswith("--edit") for f in flags)
+    plan = hitl_request({"kind": "plan", "steps": []}, name="plan", args={"steps": []})
+    assert "--edit '{\"steps\": [...]}'" in answer_flags(plan)

@@ -88,7 +88,7 @@ def test_our_typeddicts_have_langchains_fields():
     for ours, theirs in pairs:
         assert ours.__required_keys__ == theirs.__required_keys__, ours
         assert ours.__optional_keys__ == theirs.__optional_keys__, ours
-    assert set(hitl_protocol.DECISION_TYPES) < set(lc.DecisionType.__args__)
+    assert set(hitl_protocol.DECISION_TYPES) <= set(lc.DecisionType.__args__)
 
 
 def test_a_tool_call_request_is_an_hitl_request_with_the_projects_fields(checkpointer, dirs):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from agent_graphs.render.words import short, what
+from agent_graphs.render.words import ANSWER_NOTE, answer_flags, schema_lines, short, what
 from checkpoints import ThreadInfo
 from checkpoints.audit import AuditRecord
 
@@ -66,10 +66,13 @@ class ListingsText:
         for p in pending:
             self._line(f"{p.interrupt_id}  thread {p.thread_id}  {p.risk or '?'} risk  "
                        f"{what(p.request, 100)}")
-            self._line(f"    {'; '.join(p.reasons) or '(no reason given)'}")
+            self._line(f"    {'; '.join(p.reasons) or '(no reason given)'}; "
+                       f"allowed: {', '.join(p.allowed_decisions)}")
+            if p.error:
+                self._line(f"    {short(p.error, 200)}")
         self._line("show one: agent-graphs approvals show INTERRUPT_ID")
         self._line("answer:   agent-graphs resume THREAD --interrupt-id INTERRUPT_ID "
-                   "--approve | --reject \"reason\" | --edit JSON")
+                   "--approve | --reject \"reason\" | --edit JSON | --answer JSON")
 
     def approval(self, pending: Any) -> None:
         """Show one pending request in full, with how to answer it."""
@@ -83,13 +86,20 @@ class ListingsText:
                     line = (f"{item['id']} {item['tool']} {json.dumps(item.get('args', {}))} - "
                             f"{item['description']}" if isinstance(item, dict) else str(item))
                     self._line(f"    {short(line, 200)}")
-            elif key not in ("kind",):
+            elif key not in ("kind", "action_requests", "review_configs"):
                 self._line(f"  {key}: {short(value, 300)}")
+        if pending.description:
+            self._line(f"  description: {short(pending.description, 300)}")
+        self._line(f"  allowed decisions: {', '.join(pending.allowed_decisions)}")
+        if fields := schema_lines(pending.args_schema):
+            self._line("  arguments (an edit must fit):")
+            for line in fields:
+                self._line(f"    {short(line, 200)}")
         pick = f"agent-graphs resume {pending.thread_id} --interrupt-id {pending.interrupt_id}"
         self._line("answer with one of:")
-        self._line(f"  {pick} --approve")
-        self._line(f"  {pick} --reject \"reason\"")
-        self._line(f"  {pick} --edit JSON")
+        for flag in answer_flags(request):
+            self._line(f"  {pick} {flag}")
+        self._line(f"  {ANSWER_NOTE}")
 
     def audit(self, records: list[AuditRecord]) -> None:
         """List audit records, oldest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from agent_graphs.render.words import kind, short, what
+from agent_graphs.render.words import ANSWER_NOTE, allowed, answer_flags, short, what
 
 
 class ProgressText:
@@ -49,17 +49,16 @@ class ProgressText:
                 self._line(f"  risk {value.get('risk')}; {'; '.join(value.get('reasons') or [])}")
                 if value.get("why"):
                     self._line(f"  why: {short(value['why'])}")
+                self._line(f"  allowed: {', '.join(allowed(value))}")
                 if value.get("error"):
                     self._line(f"  {value['error']}")
             else:
                 self._line(f"request {item['id']}: {short(value)}")
         pick = f" --interrupt-id {interrupts[0]['id']}" if len(interrupts) > 1 else ""
-        edit = ("'{\"steps\": [...]}'" if kind(interrupts[0]["value"]) == "plan"
-                else "'{\"arg\": \"new value\"}'")
         self._line("answer with one of:")
-        self._line(f"  agent-graphs resume {thread}{pick} --approve")
-        self._line(f"  agent-graphs resume {thread}{pick} --reject \"reason\"")
-        self._line(f"  agent-graphs resume {thread}{pick} --edit {edit}")
+        for flag in answer_flags(interrupts[0]["value"]):
+            self._line(f"  agent-graphs resume {thread}{pick} {flag}")
+        self._line(f"  {ANSWER_NOTE}")
         if pick:
             self._line("  (without --interrupt-id the answer applies to every request)")
 
