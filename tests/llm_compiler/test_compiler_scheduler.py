@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import random
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
 
 from agent_graphs.llm_compiler.planner import StepStream, TaskCheck
-from agent_graphs.llm_compiler.scheduler import Scheduler
+from agent_graphs.llm_compiler.scheduler import Journal, Scheduler
 from agent_graphs.plans import plan_schema
 
 WAIT = 10  # seconds a rendezvous may take before the test fails (never reached when it works)
@@ -219,3 +220,51 @@ def test_a_replan_reusing_done_ids_is_renamed_and_its_references_follow():
     assert b["depends_on"] == ["s1_2", "s2"]
     assert b["args"] == {"query": "${s1_2} and $s2"}
     assert not check.problems
+
+
+class _Positions:
+    """LangGraph's rule for @task calls in a node: a position written before returns what
+    was written there, whatever it is passed now; a new position stores the argument."""
+
+    def __init__(self, stored: dict[int, dict]) -> None:
+        self.stored, self.calls, self.later = dict(stored), 0, []
+
+    def record(self, entry: dict) -> Future:
+        position, self.calls = self.calls, self.calls + 1
+        self.stored.setdefault(position, entry)
+        future: Future = Future()
+        future.set_result(self.stored[position])
+        return future
+
+    def call_soon(self, fn) -> None:
+        self.later.append(fn)
+
+    def drain(self) -> None:
+        while self.later:
+            self.later.pop(0)()
+
+
+def test_the_journal_reads_back_by_content_across_gaps_and_out_of_order_writes():
+    old = {0: {"entry": "old-marker", "outcomes": []},
+           1: {"entry": "old-1", "outcomes": [{"step_id": "a"}]},
+           # position 2 never reached the disk before the crash; 3 did
+           3: {"entry": "old-3", "outcomes": [{"step_id": "c"}]}}
+    pos, restored, replayed = _Positions(old), [], []
+    log = Journal(pos.record, pos.call_soon, restored.extend, lambda: replayed.append(True))
+    log.start()
+    pos.drain()
+    assert [o["step_id"] for o in restored] == ["a"] and replayed == [True]
+    log.add({"step_id": "x"})  # lands on position 3: an old entry answers
+    pos.drain()
+    assert [o["step_id"] for o in restored] == ["a", "c"]
+    assert pos.stored[4]["outcomes"] == [{"step_id": "x"}]  # written again further on
+    log.add({"step_id": "y"})
+    log.flush()
+    assert pos.stored[5]["outcomes"] == [{"step_id": "y"}] and replayed == [True]
+
+
+def test_a_plan_longer_than_the_limit_is_cut_not_refused():
+    check = _check(max_tasks=2)
+    kept = [check.offer(_raw(f"s{i}")) for i in range(1, 5)]
+    assert [t["id"] for t in kept if t] == ["s1", "s2"]
+    assert check.truncated and not check.problems
