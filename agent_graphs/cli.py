@@ -1,9 +1,10 @@
 """The ``agent-graphs`` command: run a graph on a goal, resume, list and show threads,
-list and answer approval requests, read the audit trail.
+list and answer approval requests, read the audit trail, continue stopped runs (worker).
 
 Exit codes: 0 the run finished with an answer; 1 it failed or stopped with an error
 (the thread stays resumable); 2 bad usage; 3 paused, waiting for a person's approval;
-130 interrupted by Ctrl-C (resumable).
+4 another process is running the thread (nothing was changed); 130 interrupted by
+Ctrl-C (resumable).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import argparse
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from agent_graphs.context import context_from
@@ -24,16 +28,31 @@ from agent_graphs.hitl import find_approval, pending_approvals, resume_map, who
 from agent_graphs.models import describe_model
 from agent_graphs.flags import add_context_flags, context_overrides
 from agent_graphs.render import Output, output_for
-from checkpoints import audit, db_path, get_thread, history, list_threads, open_saver
-from checkpoints.sqlite import DB_ENV
+from checkpoints import (
+    DB_ENV,
+    DatabaseUnavailable,
+    ThreadBusy,
+    audit,
+    db_target,
+    describe,
+    get_thread,
+    history,
+    list_threads,
+    open_saver,
+    thread_lock,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_APPROVAL, EXIT_CTRL_C = 0, 1, 2, 3, 130
+EXIT_BUSY = 4
+# How long run/resume wait for a thread another process holds. Mostly for a process that
+# just died: PostgreSQL frees its lock when it notices the closed session (milliseconds).
+LOCK_WAIT = 5.0
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="agent-graphs", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", help="checkpoint database (default $AGENT_GRAPHS_DB or "
-                   "./.agent_graphs/checkpoints.sqlite)")
+    p.add_argument("--db", help="checkpoint database: a SQLite file or a postgresql:// URL "
+                   "(default $AGENT_GRAPHS_DB or ./.agent_graphs/checkpoints.sqlite)")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a graph on a goal")
@@ -91,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     trail.add_argument("--thread", help="only this thread")
     trail.add_argument("--limit", type=int, default=200, help="most recent N records")
     trail.add_argument("--json", action="store_true")
+
+    work = sub.add_parser("worker", help="continue threads that stopped mid-run without an "
+                          "error (a process killed), each under its thread lock; never "
+                          "answers approvals; run as many as you like")
+    work.add_argument("--once", action="store_true", help="one pass over the threads, then exit")
+    work.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
+                      help="pause between passes (default 2)")
+    work.add_argument("--json", action="store_true")
     return p
 
 
@@ -142,10 +169,36 @@ def _resume_payload(args: argparse.Namespace) -> Any:
     return None
 
 
+def _answers_all(args: argparse.Namespace) -> bool:
+    """A resume with a decision but no --interrupt-id: it answers whatever is pending."""
+    return args.command == "resume" and not args.interrupt_id and bool(
+        args.approve or any(v is not None for v in (args.reject, args.edit, args.answer)))
+
+
+@contextmanager
+def _thread_saver(args: argparse.Namespace, thread: str) -> Iterator[BaseCheckpointSaver]:
+    """Open the database and hold ``thread``'s lock: one process runs a thread at a time.
+
+    A decision meant for every pending request is refused if the thread moved on to other
+    requests while this process waited for the lock: the person has not seen those.
+    """
+    with open_saver(args.db) as saver:
+        info = get_thread(saver, thread)
+        seen = [i["id"] for i in info.interrupts] if info else []
+        with thread_lock(thread, db=args.db, wait=LOCK_WAIT) as waited:
+            info = get_thread(saver, thread) if waited else info
+            now = [i["id"] for i in info.interrupts] if info else []
+            if waited and now and now != seen and _answers_all(args):
+                raise ThreadBusy(f"thread {thread!r} moved on while this command waited for "
+                                 f"it; nothing was changed. See `agent-graphs approvals` and "
+                                 f"answer by --interrupt-id.")
+            yield saver
+
+
 def cmd_run(args: argparse.Namespace, out: Output) -> int:
     overrides = context_overrides(args)
     thread = args.thread or str(uuid.uuid4())  # the dev server accepts only UUIDs
-    with open_saver(args.db) as saver:
+    with _thread_saver(args, thread) as saver:
         if get_thread(saver, thread):
             out.error(f"thread {thread!r} already exists; resume it or pick another id")
             return EXIT_USAGE
@@ -155,10 +208,10 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, out: Output) -> int:
-    with open_saver(args.db) as saver:
+    with _thread_saver(args, args.thread) as saver:
         tup = saver.get_tuple({"configurable": {"thread_id": args.thread, "checkpoint_ns": ""}})
         if tup is None:
-            out.error(f"no thread {args.thread!r} in {db_path(args.db)}")
+            out.error(f"no thread {args.thread!r} in {describe(args.db)}")
             return EXIT_USAGE
         graph_id = args.graph or (tup.metadata or {}).get("graph_id")
         if graph_id not in GRAPHS:
@@ -216,7 +269,7 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
     with open_saver(args.db) as saver:
         info = get_thread(saver, args.thread)
         if info is None:
-            out.error(f"no thread {args.thread!r} in {db_path(args.db)}")
+            out.error(f"no thread {args.thread!r} in {describe(args.db)}")
             return EXIT_USAGE
         out.thread(info, history(saver, args.thread) if args.history else None)
     return EXIT_OK
@@ -235,15 +288,51 @@ def cmd_approvals(args: argparse.Namespace, out: Output) -> int:
             return EXIT_USAGE
         found = find_approval(saver, args.interrupt_id)
         if found is None:
-            out.error(f"no pending request {args.interrupt_id!r} in {db_path(args.db)}")
+            out.error(f"no pending request {args.interrupt_id!r} in {describe(args.db)}")
             return EXIT_USAGE
         out.approval(found)
     return EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace, out: Output) -> int:
-    out.audit(audit.read(thread_id=args.thread, path=db_path(args.db), limit=args.limit))
+    out.audit(audit.read(thread_id=args.thread, path=db_target(args.db), limit=args.limit))
     return EXIT_OK
+
+
+def _continue(saver: BaseCheckpointSaver, thread: str, out: Output) -> int | None:
+    """Continue ``thread`` (its lock held) if it is still stopped mid-run; else None."""
+    info = get_thread(saver, thread)  # read again under the lock: another may have run it
+    tup = saver.get_tuple({"configurable": {"thread_id": thread, "checkpoint_ns": ""}})
+    if info is None or tup is None or not info.orphaned or info.graph_id not in GRAPHS:
+        return None
+    overrides = saved_context(tup)
+    config = run_config(thread, graph_id=info.graph_id, context=overrides)
+    return _drive(compile_graph(info.graph_id, saver), None, config, overrides, out)
+
+
+def cmd_worker(args: argparse.Namespace, out: Output) -> int:
+    """Continue every thread that stopped mid-run, under its lock; poll unless --once."""
+    failed: dict[str, str] = {}  # thread -> the checkpoint it failed at in this worker
+    with open_saver(args.db) as saver:
+        while True:
+            for info in list_threads(saver):
+                if not info.orphaned or failed.get(info.thread_id) == info.updated_at:
+                    continue
+                try:
+                    with thread_lock(info.thread_id, db=args.db):  # busy: another has it
+                        code = _continue(saver, info.thread_id, out)
+                except ThreadBusy:
+                    continue
+                if code == EXIT_CTRL_C:
+                    return code
+                if code == EXIT_FAILED:
+                    failed[info.thread_id] = info.updated_at
+            if args.once:
+                return EXIT_OK
+            try:
+                time.sleep(args.poll)
+            except KeyboardInterrupt:
+                return EXIT_CTRL_C
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,11 +341,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.db:
         # Nodes write the audit trail to the default database ($AGENT_GRAPHS_DB): point it
         # at --db so the trail lives beside these checkpoints.
-        os.environ[DB_ENV] = str(db_path(args.db).resolve())
+        os.environ[DB_ENV] = db_target(args.db)
     out = output_for(json_mode=getattr(args, "json", False))
     commands = {"run": cmd_run, "resume": cmd_resume, "threads": cmd_threads, "show": cmd_show,
-                "approvals": cmd_approvals, "audit": cmd_audit}
-    return commands[args.command](args, out)
+                "approvals": cmd_approvals, "audit": cmd_audit, "worker": cmd_worker}
+    try:
+        return commands[args.command](args, out)
+    except ThreadBusy as err:
+        out.error(str(err))
+        return EXIT_BUSY
+    except DatabaseUnavailable as err:
+        out.error(str(err))
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

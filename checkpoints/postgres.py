@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -32,6 +33,7 @@ KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30,
 CONNECT_TIMEOUT = 10
 # Advisory-lock key of schema setup (thread locks hash into the same 64-bit space).
 _SETUP_KEY = 0x6167_7261_7068_7300  # "agraphs\0"
+_SETUP_RETRY = 0.05
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -64,7 +66,12 @@ def setup(url: str) -> None:
         if url in _ready:
             return
         with connect(url, row_factory=dict_row) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_KEY,))
+            # NOTE: not pg_advisory_lock: a session waiting in it holds a snapshot, and the
+            # migrations' CREATE INDEX CONCURRENTLY in the holder waits for that snapshot
+            # to end (a deadlock). Between tries a waiting session holds nothing.
+            while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok",
+                                   (_SETUP_KEY,)).fetchone()["ok"]:  # type: ignore[index]
+                time.sleep(_SETUP_RETRY)
             PostgresSaver(conn).setup()
             PostgresAudit.create(conn)
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_KEY,))

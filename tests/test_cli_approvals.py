@@ -1,5 +1,5 @@
 """The CLI's human-in-the-loop commands: approvals, approvals show, resume with a
-decision by interrupt id, and audit, on a real SQLite file given by --db.
+decision by interrupt id, and audit, on a real SQLite file or PostgreSQL given by --db.
 
 This module also serves a tiny graph (``builder``/``graph``) that asks for two approvals
 at once, so the CLI can be shown answering one of several.
@@ -22,6 +22,7 @@ from agent_graphs import cli
 from agent_graphs.approval import hitl_request, request_approval, thread_id
 from agent_graphs.graphs import GRAPHS
 from agent_graphs.render.words import answer_flags
+from checkpoints import is_postgres
 from tests.fakes import call, install
 from tests.plan_execute.test_graph import OK, email_plan
 
@@ -70,9 +71,9 @@ graph = builder.compile(name="Fan")
 
 
 @pytest.fixture
-def agent(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """Run the CLI in this process on tmp/db.sqlite; return (exit code, stdout, stderr)."""
-    db = tmp_path / "elsewhere" / "db.sqlite"
+def agent(tmp_path: Path, capsys: pytest.CaptureFixture[str], database: str):
+    """Run the CLI in this process on --db (a file, or PostgreSQL); return (code, out, err)."""
+    db = database if is_postgres(database) else tmp_path / "elsewhere" / "db.sqlite"
 
     def run(*argv: str) -> tuple[int, str, str]:
         code = cli.main(["--db", str(db), *argv])

@@ -1,5 +1,5 @@
 """The CLI in real processes: pause at an approval, resume in another process, survive
-SIGKILL, list and show threads. Every run uses a real SQLite file."""
+SIGKILL, list and show threads. Every test runs on a real SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["--planner-model", "fake:planner", "--executor-model", "fake:executor",
           "--critic-model", "fake:critic"]
 
 
+@pytest.fixture(autouse=True)
+def _db(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child processes find the database through $AGENT_GRAPHS_DB."""
+    monkeypatch.setenv("AGENT_GRAPHS_DB", database)
+
+
 def cli(tmp_path: Path, scenario: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENT_GRAPHS_DB": str(tmp_path / "db.sqlite")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "tests.procs.cli_child", scenario, "--", *args],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,

@@ -74,7 +74,7 @@ def test_pauses_for_approval_and_resumes(graph_id, checkpointer, dirs):
     assert _sent(dirs) == c.get("sends", 1)
 
 
-def _cli(db: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def _cli(db: Path | str, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "AGENT_GRAPHS_MODEL_PLUGINS": "tests.procs.case_models"}
     return subprocess.run(
@@ -90,9 +90,9 @@ def _flags(context: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("graph_id", GRAPH_IDS)
-def test_resumes_an_approval_in_a_new_process(graph_id, tmp_path, dirs):
+def test_resumes_an_approval_in_a_new_process(graph_id, database, dirs):
     c = case(graph_id, "approval")
-    db = tmp_path / "runs.sqlite"
+    db = database  # a SQLite file, then a PostgreSQL URL
     extra = {k: v for k, v in c["input"].items() if k != "goal"}
     started = _cli(db, "run", c["input"]["goal"], "--graph", graph_id,
                    "--thread", "contract", "--input", json.dumps(extra),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 import tools.email
@@ -40,6 +41,8 @@ EMAIL = {"to": "vp@acme.example", "subject": "Q2 revenue", "body": "Up 12%."}
 MODELS = ["--planner-model", "fake:planner", "--executor-model", "fake:executor",
           "--critic-model", "fake:critic"]
 MAX_PROCESSES = 10
+# A postgresql:// URL: each run gets a fresh schema in that database (else a SQLite file).
+DB_ENV = "CRASH_CHILD_DB"
 
 
 # --- scripted models that tolerate replays -----------------------------------------------
@@ -96,13 +99,14 @@ def arm(kill: dict[str, Any] | None) -> None:
     """Count (and with ``kill``, die at) checkpoint writes, audit writes and the email.
 
     ``kill`` is ``{"hook": H, "n": N, "when": "before" | "after"}`` with H one of:
-    ``put`` / ``put_writes`` (SqliteSaver: a checkpoint / a task's writes), ``audit``
+    ``put`` / ``put_writes`` (the saver: a checkpoint / a task's writes), ``audit``
     (checkpoints.audit.record), ``append`` (tools.email's outbox write: before it, or
     after it returned, fsynced, before send_email returns) and ``fsync`` (the outbox
     line is written and flushed but not yet fsynced).
     """
-    SqliteSaver.put = _hooked("put", SqliteSaver.put, kill)
-    SqliteSaver.put_writes = _hooked("put_writes", SqliteSaver.put_writes, kill)
+    for saver in (SqliteSaver, PostgresSaver):
+        saver.put = _hooked("put", saver.put, kill)
+        saver.put_writes = _hooked("put_writes", saver.put_writes, kill)
     audit.record = _hooked("audit", audit.record, kill)
     tools.email._append = _hooked("append", tools.email._append, kill)
     # tools.email is the only caller of os.fsync in these runs (SQLite syncs in C).
@@ -148,6 +152,23 @@ def _cli_in_fork(workdir: Path, argv: list[str], kill: dict[str, Any] | None,
     return code, counts
 
 
+def _database(workdir: Path) -> str:
+    """A SQLite file in ``workdir``, or a fresh schema in ``$CRASH_CHILD_DB``."""
+    base = os.environ.get(DB_ENV)
+    if not base:
+        return str(workdir / "db.sqlite")
+    import psycopg
+
+    from checkpoints import postgres
+
+    schema = "k_" + os.urandom(8).hex()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{base.split('?')[0]}?options=-csearch_path%3D{schema}"
+    postgres.setup(url)
+    return url
+
+
 def drive(workdir: Path, kill: dict[str, Any] | None, phase: int) -> dict[str, Any]:
     """Start a run, approve what waits, restart after any kill, until it is done.
 
@@ -155,7 +176,8 @@ def drive(workdir: Path, kill: dict[str, Any] | None, phase: int) -> dict[str, A
     ``resume --approve``.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    common = ["--db", str(workdir / "db.sqlite")]
+    db = _database(workdir)
+    common = ["--db", db]
     run = [*common, "run", "Email the VP the Q2 revenue", "--thread", THREAD, *MODELS,
            "--outbox", str(workdir / "outbox.jsonl"), "--workspace", str(workdir / "ws")]
     steps: list[dict[str, Any]] = []
@@ -175,7 +197,7 @@ def drive(workdir: Path, kill: dict[str, Any] | None, phase: int) -> dict[str, A
             argv = run  # killed before the thread's first checkpoint: start it again
         else:  # killed, or stopped with an error: continue from the last checkpoint
             argv = [*common, "resume", THREAD]
-    return {"workdir": str(workdir), "kill": kill, "phase": phase, "steps": steps,
+    return {"workdir": str(workdir), "db": db, "kill": kill, "phase": phase, "steps": steps,
             "killed": any(s["code"] == -signal.SIGKILL for s in steps),
             "finished": steps[-1]["code"] == cli.EXIT_OK}
 
