@@ -30,7 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -40,12 +40,13 @@ from pydantic import BaseModel, ValidationError
 from agent_graphs.figures import unsupported_figures
 from agent_graphs.reflection.schema import schema_errors
 from agent_graphs.reflection.settings import ReflectionSettings
+from agent_graphs.reflection.state import CheckRecord
 
 __all__ = ["Check", "CheckResult", "JsonMatches", "PythonTests", "RequiredFacts",
            "UnsupportedNumbers", "WordLimit", "goal_word_limit", "run_checks",
            "settings_checks", "word_count"]
 
-Source = dict[str, Any]
+Source = Mapping[str, Any]
 """One fact a draft may use: ``{"id": ..., "text": ..., "source": ...}``."""
 
 
@@ -60,7 +61,10 @@ class CheckResult(NamedTuple):
 class Check(Protocol):
     """Anything with a ``name`` and a ``run`` that judges a draft against its sources."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short name shown in results, e.g. ``word_limit``."""
+        ...
 
     def run(self, draft: str, sources: Sequence[Source]) -> CheckResult:
         """Judge ``draft``; ``sources`` are the facts it was written from."""
@@ -270,9 +274,9 @@ def settings_checks(settings: ReflectionSettings, goal: str) -> list[Check]:
 
 
 def run_checks(checks: Sequence[Check], draft: str, sources: Sequence[Source]
-               ) -> list[dict[str, Any]]:
+               ) -> list[CheckRecord]:
     """Run every check; a check that raises counts as failed, with the error as detail."""
-    results = []
+    results: list[CheckRecord] = []
     for check in checks:
         try:
             passed, detail = check.run(draft, sources)

@@ -26,13 +26,12 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langgraph.graph import START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent_graphs.actions import scope
 from agent_graphs.approval import request_approval, thread_id
-from agent_graphs.context import Context, get_context
+from agent_graphs.context import get_context
 from agent_graphs.events import emit
 from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm import ModelOutputError, structured, usage_of
@@ -41,7 +40,15 @@ from agent_graphs.reflection import prompts
 from agent_graphs.reflection.checks import Check, run_checks, settings_checks, word_count
 from agent_graphs.reflection.settings import ReflectionContext, reflection_settings
 from agent_graphs.reflection.sources import clean_sources, search_sources, sources_block
-from agent_graphs.reflection.state import Critique, InputState, OutputState, Round, State
+from agent_graphs.reflection.state import (
+    Critique,
+    InputState,
+    OutputState,
+    Review,
+    Round,
+    Source,
+    State,
+)
 from agent_graphs.schemas import settings_update
 
 __all__ = ["ROLES", "best_draft", "build_graph", "builder", "graph", "reflect"]
@@ -54,7 +61,9 @@ _ROUND_COST = 5
 _ECHO = re.compile(r"^\s*</?(?:sources?|task|problems|draft|checks)\b[^>]*>", re.MULTILINE)
 
 
-def gather(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "check"]]:
+def gather(
+    state: State, runtime: Runtime[ReflectionContext]
+) -> Command[Literal["write", "check"]]:
     """Take the input's sources, or search for facts when none are given."""
     ctx = get_context(runtime)
     settings = reflection_settings(ctx)
@@ -94,7 +103,7 @@ def _clean_draft(text: str) -> str:
     return _ECHO.split(body, maxsplit=1)[0].strip() or text.strip()
 
 
-def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def write(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
     """Write the first draft, or revise the latest one against its critique."""
     ctx = get_context(runtime)
     sources = state.get("sources") or []
@@ -114,12 +123,12 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"drafts": [text], "usage": usage_of(reply), "model_calls": 1}
 
 
-def _all_checks(extra: Sequence[Check], state: State, ctx: Context) -> list[Check]:
+def _all_checks(extra: Sequence[Check], state: State, ctx: Any) -> list[Check]:
     return [*extra, *settings_checks(reflection_settings(ctx), state["goal"])]
 
 
 def _check_node(extra: Sequence[Check]):
-    def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    def check(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
         """Run the external checks on the latest draft."""
         checks = _all_checks(extra, state, get_context(runtime))
         results = run_checks(checks, state["drafts"][-1], state.get("sources") or [])
@@ -136,7 +145,7 @@ def _check_node(extra: Sequence[Check]):
     return check
 
 
-def _ask_critic(ctx: Context, state: State, draft: str) -> tuple[Critique, dict, int]:
+def _ask_critic(ctx: Any, state: State, draft: str) -> tuple[Critique, dict, int]:
     """The critic's verdict (a failed answer becomes an unapproved, zero-score round)."""
     if not draft.strip():
         return Critique(issues=["the draft is empty"], approved=False, score=0.0), {}, 0
@@ -156,7 +165,7 @@ def _ask_critic(ctx: Context, state: State, draft: str) -> tuple[Critique, dict,
 
 
 def critique(
-    state: State, runtime: Runtime[Context]
+    state: State, runtime: Runtime[ReflectionContext]
 ) -> Command[Literal["write", "review", "finish"]]:
     """Score the latest draft; accept it, revise it, or stop at the limit."""
     ctx = get_context(runtime)
@@ -204,11 +213,14 @@ _DRAFT_SCHEMA = {"type": "object", "required": ["draft"],
 
 
 def _review_node(extra: Sequence[Check]):
-    def review(state: State, runtime: Runtime[Context]) -> Command[Literal["write", "finish"]]:
+    def review(
+        state: State, runtime: Runtime[ReflectionContext]
+    ) -> Command[Literal["write", "finish"]]:
         """A person approves, rejects (with feedback) or edits the accepted draft."""
         ctx = get_context(runtime)
         settings = reflection_settings(ctx)
-        index = state["accepted"]
+        index = state.get("accepted")
+        assert index is not None, "review runs only after a draft was accepted"
         rounds = state.get("rounds") or []
         latest = rounds[-1]
 
@@ -231,24 +243,25 @@ def _review_node(extra: Sequence[Check]):
         )
         by = decision.by or "person"
         if decision.action == "approve":
-            review = {"draft": index, "action": "approve", "reason": decision.reason, "by": by}
-            return Command(goto="finish", update={"reviews": [review],
+            record: Review = {"draft": index, "action": "approve", "reason": decision.reason,
+                              "by": by}
+            return Command(goto="finish", update={"reviews": [record],
                                                   "accepted_by": f"{state['accepted_by']} "
                                                                  f"and a person ({by})"})
         if decision.action == "edit":
-            edited = decision.args["draft"]
+            edited = (decision.args or {})["draft"]
             results = run_checks(_all_checks(extra, state, ctx), edited,
                                  state.get("sources") or [])
-            review = {"draft": len(state["drafts"]), "action": "edit", "reason": decision.reason,
-                      "by": by, "checks": results}
+            record = {"draft": len(state["drafts"]), "action": "edit",
+                      "reason": decision.reason, "by": by, "checks": results}
             failing = [r["name"] for r in results if not r["passed"]]
             who = f"a person ({by}), as edited" + (
                 f"; checks failing on the edit: {', '.join(failing)}" if failing else "")
             return Command(goto="finish", update={
-                "drafts": [edited], "reviews": [review], "accepted": len(state["drafts"]),
+                "drafts": [edited], "reviews": [record], "accepted": len(state["drafts"]),
                 "accepted_by": who})
-        review = {"draft": index, "action": "reject", "reason": decision.reason, "by": by}
-        update: dict[str, Any] = {"reviews": [review], "accepted": None}
+        record = {"draft": index, "action": "reject", "reason": decision.reason, "by": by}
+        update: dict[str, Any] = {"reviews": [record], "accepted": None}
         if len(rounds) >= settings.reflection_max_iterations:
             update["stop_reason"] = (f"a person rejected draft {index + 1} and the round limit "
                                      f"({settings.reflection_max_iterations}) is reached")
@@ -258,7 +271,7 @@ def _review_node(extra: Sequence[Check]):
     return review
 
 
-def best_draft(rounds: Sequence[Round], reviews: Sequence[dict[str, Any]] = ()) -> Round:
+def best_draft(rounds: Sequence[Round], reviews: Sequence[Review] = ()) -> Round:
     """The best critiqued draft's round: every check passed first, then not rejected by a
     person, then the critic's score; a tie goes to the later draft."""
     rejected = {r["draft"] for r in reviews if r["action"] == "reject"}
@@ -266,7 +279,7 @@ def best_draft(rounds: Sequence[Round], reviews: Sequence[dict[str, Any]] = ()) 
                                       r["score"], r["draft"]))
 
 
-def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+def finish(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
     """Return the accepted draft, else the best one seen, with a plain reason."""
     rounds = state.get("rounds") or []
     accepted = state.get("accepted")
@@ -291,7 +304,9 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             "best_draft": index, "best_score": score}
 
 
-def build_graph(*, checks: Sequence[Check] = (), name: str = "reflection") -> StateGraph:
+def build_graph(
+    *, checks: Sequence[Check] = (), name: str = "reflection"
+) -> StateGraph[State, ReflectionContext, InputState, OutputState]:
     """Build the (uncompiled) reflection loop.
 
     Args:
@@ -310,7 +325,7 @@ def build_graph(*, checks: Sequence[Check] = (), name: str = "reflection") -> St
             raise TypeError(f"{check!r} is not a Check: it needs a name and run(draft, sources)")
     graph_builder = StateGraph(State, context_schema=ReflectionContext,
                                input_schema=InputState, output_schema=OutputState)
-    graph_builder.name = name
+    graph_builder.name = name  # type: ignore[attr-defined]
     graph_builder.add_node(gather)
     graph_builder.add_node(write)
     graph_builder.add_node("check", _check_node(tuple(checks)))
@@ -325,7 +340,7 @@ def build_graph(*, checks: Sequence[Check] = (), name: str = "reflection") -> St
 
 
 def reflect(
-    goal: str, *, draft: str | None = None, sources: Sequence[dict[str, Any]] | None = None,
+    goal: str, *, draft: str | None = None, sources: Sequence[Source] | None = None,
     checks: Sequence[Check] = (), context: Any = None,
 ) -> dict[str, Any]:
     """Run the loop on ``goal`` (improving ``draft`` if given) and return its output.
@@ -335,8 +350,8 @@ def reflect(
     pauses the parent and resumes it). Outside a graph pass ``context`` (a Context or a
     dict of settings).
     """
-    loop: CompiledStateGraph = build_graph(checks=checks).compile(name="reflection")
-    payload: dict[str, Any] = {"goal": goal}
+    loop = build_graph(checks=checks).compile(name="reflection")
+    payload: InputState = {"goal": goal}
     if draft is not None:
         payload["draft"] = draft
     if sources:

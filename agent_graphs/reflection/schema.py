@@ -15,8 +15,10 @@ __all__ = ["KEYWORDS", "schema_errors"]
 KEYWORDS = {"type", "properties", "required", "additionalProperties", "items", "enum",
              "const", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems",
              "title", "description", "$schema"}
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
-          "integer": int, "number": (int, float)}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+    "integer": int, "number": (int, float),
+}
 
 
 def schema_errors(schema: dict, value: Any, at: str, *, only_keywords: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -21,7 +21,7 @@ __all__ = ["clean_sources", "parse_search", "search_sources", "sources_block"]
 _DOC_HEAD = re.compile(r"\[(\d+)\] (.*?)(?: \((?:source: )?([^()]*)\))?$")
 
 
-def sources_block(sources: Sequence[dict[str, Any]]) -> str:
+def sources_block(sources: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(
         f"<source id='{s['id']}'{(' from=' + repr(s['source'])) if s.get('source') else ''}>"
         f"{s['text']}</source>" for s in sources
@@ -46,7 +46,7 @@ def clean_sources(raw: Any) -> list[dict[str, Any]]:
 
 def parse_search(output: str) -> list[dict[str, Any]]:
     """Turn the search tool's listing ("[1] Title (source: file.md)\\nbody") into sources."""
-    sources = []
+    sources: list[dict[str, Any]] = []
     for part in re.split(r"\n\n(?=\[\d+\] )", output)[1:]:
         head, _, body = part.partition("\n")
         match = _DOC_HEAD.match(head.strip())

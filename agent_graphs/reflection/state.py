@@ -79,6 +79,8 @@ class Review(TypedDict):
     action: Literal["approve", "reject", "edit"]
     reason: str
     by: str
+    checks: NotRequired[list[CheckRecord]]
+    """For an edit: the checks' results on the person's draft (they do not block it)."""
 
 
 class InputState(GoalInput, total=False):
