@@ -10,7 +10,7 @@ bounded by ``max_replans``; finished tasks are kept and never run again.
 
 Durability inside ``plan_and_schedule``: the planner's call is a ``@task`` (a resume gets
 the stored plan instead of calling the model again) and finished tasks go to a journal
-``@task`` as they finish (see ``scheduler.Journal``), so a resume after a crash re-runs
+``@task`` as they finish (see ``journal.Journal``), so a resume after a crash re-runs
 only tasks that had not finished.
 """
 
@@ -37,7 +37,8 @@ from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm import structured
 from agent_graphs.llm_compiler import prompts
 from agent_graphs.llm_compiler.planner import TaskCheck, plan_tasks
-from agent_graphs.llm_compiler.scheduler import Journal, Prepared, Scheduler
+from agent_graphs.llm_compiler.journal import Journal
+from agent_graphs.llm_compiler.scheduler import Prepared, Scheduler
 from agent_graphs.llm_compiler.settings import compiler_settings
 from agent_graphs.llm_compiler.state import (
     GateInput,
@@ -69,7 +70,7 @@ def planner_call(request: dict[str, Any]) -> dict[str, Any]:
 
 @task
 def journal(entry: dict[str, Any]) -> dict[str, Any]:
-    """Return ``entry``: LangGraph stores it as this call's result (``scheduler.Journal``)."""
+    """Return ``entry``: LangGraph stores it as this call's result (``journal.Journal``)."""
     return entry
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from agent_graphs.llm_compiler.planner import StepStream, TaskCheck
-from agent_graphs.llm_compiler.scheduler import Journal, Scheduler
+from agent_graphs.llm_compiler.journal import Journal
+from agent_graphs.llm_compiler.scheduler import Scheduler
 from agent_graphs.plans import plan_schema
 
 WAIT = 10  # seconds a rendezvous may take before the test fails (never reached when it works)

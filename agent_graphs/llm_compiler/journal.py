@@ -1,0 +1,106 @@
+"""Per-task durability for the LLM Compiler on LangGraph's functional API.
+
+Finished tasks are written through a ``@task`` called inside the scheduling node: LangGraph
+stores each call's result as the call completes, and a resume of the node gets stored
+results back instead of running the calls again. But a ``@task`` result is stored under
+its call position inside the node, not its arguments, and tasks finish in a different
+order on every run: keyed by position, a resume would hand one task another's result. So
+every entry names the tasks it holds, and the journal is read back by content.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
+from typing import Any
+
+__all__ = ["Journal"]
+
+
+class Journal:
+    """Finished tasks written through a ``@task`` as they come, read back by content.
+
+    The first write is a marker alone. On a fresh attempt of the node it comes straight
+    back; on a resume, each call at a position an earlier attempt wrote returns what was
+    written there (outcomes, or that attempt's marker), whatever it is passed now: the
+    journal takes those outcomes and writes again at the next position, until its own
+    marker comes back. Only then is it ``replayed`` (the scheduler starts no task before:
+    a task finished in the crashed attempt must not run again). The same rule covers
+    writes that landed out of order before a crash.
+
+    One write is in flight at a time; outcomes that finish meanwhile go together in the
+    next (group commit), so 200 tasks finishing at once cost a few writes, not 200.
+
+    Args:
+        record: Calls the node's ``@task`` that returns its argument (its result is what
+            LangGraph persists); must be called from the node's thread.
+        call_soon: Runs a callback in the node's thread (``Scheduler.call_soon``).
+        restore: Takes outcomes an earlier attempt wrote.
+        replayed: Called once every earlier write has been read back.
+    """
+
+    def __init__(
+        self, record: Callable[[dict[str, Any]], Future[Any]],
+        call_soon: Callable[[Callable[[], None]], None],
+        restore: Callable[[list[dict[str, Any]]], None],
+        replayed: Callable[[], None],
+    ) -> None:
+        self.record, self.call_soon, self.restore = record, call_soon, restore
+        self._on_replayed: Callable[[], None] | None = replayed
+        self._pending: list[dict[str, Any]] = []
+        self._inflight: tuple[str, list[dict[str, Any]], Future[Any]] | None = None
+
+    def start(self) -> None:
+        """Write the first marker (node thread); ``replayed`` follows when it returns."""
+        self._send()
+
+    def add(self, outcome: dict[str, Any]) -> None:
+        """Write ``outcome`` now, or with the next write if one is in flight."""
+        self._pending.append(outcome)
+        if self._inflight is None:
+            self._send()
+
+    def flush(self) -> None:
+        """Write everything pending and wait for it (node thread)."""
+        while self._inflight is not None or self._pending:
+            if self._inflight is None:
+                self._send()
+            assert self._inflight is not None
+            future = self._inflight[2]
+            future.result()
+            self._acked(future)
+
+    def settle(self) -> None:
+        """Wait for the write in flight, dropping what is not yet sent (node thread)."""
+        self._pending.clear()
+        if self._inflight is not None:
+            future = self._inflight[2]
+            future.result()
+            self._acked(future, resend=False)
+
+    def _send(self) -> None:
+        batch, self._pending = self._pending, []
+        marker = uuid.uuid4().hex
+        future = self.record({"entry": marker, "outcomes": batch})
+        self._inflight = (marker, batch, future)
+        future.add_done_callback(lambda f: self.call_soon(partial(self._acked, f)))
+
+    def _acked(self, future: Future[Any], resend: bool = True) -> None:
+        if self._inflight is None or self._inflight[2] is not future:
+            return  # handled already (flush waited for it before its callback ran)
+        marker, batch, _ = self._inflight
+        self._inflight = None
+        entry = future.result()
+        if entry.get("entry") != marker:
+            self.restore(entry.get("outcomes") or [])
+            self._pending = batch + self._pending
+            if resend:
+                self._send()  # even with nothing pending: our own marker must come back
+            return
+        if self._on_replayed is not None:
+            done, self._on_replayed = self._on_replayed, None
+            done()
+        if resend and self._pending:
+            self._send()
