@@ -183,6 +183,68 @@ def test_readme_sdk_example_runs_as_written(server):
     assert done.stdout.rstrip().endswith("done Email sent to the VP."), done.stdout
 
 
+def _readme_hitl_example() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Answering approvals from your own UI", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```python\n(.*?)```", section, re.S)
+    return block
+
+
+def test_readme_hitl_protocol_example_runs_as_written(server):
+    """The README's reviewer answers in LangChain's HITL protocol, by interrupt id."""
+    outbox = Path(server["env"]["AGENT_GRAPHS_OUTBOX"])
+    done = subprocess.run(
+        [sys.executable, "-c", _readme_hitl_example()], capture_output=True, text=True,
+        timeout=120, env={**server["env"], "LANGGRAPH_URL": server["url"]},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "review: send_email {'to': 'vp@acme.example'" in done.stdout
+    assert "['approve', 'edit', 'reject']" in done.stdout and "not applied" not in done.stdout
+    assert done.stdout.rstrip().endswith("done Email sent to the VP."), done.stdout
+    sent = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert [m["subject"] for m in sent if m["subject"].startswith("[reviewed]")] == [
+        "[reviewed] Q2"]
+
+
+def test_protocol_answers_through_the_server_keep_the_interrupt_id(server):
+    """A bad answer (as the server stores it: with the run) leaves the same id pending
+    with the error; an edit keyed by that id then sends the whole edited call."""
+    outbox = server["tmp"] / "protocol-outbox.jsonl"
+    context = {**FAKE, "outbox": str(outbox)}
+    edited = {"to": "ceo@acme.example", "subject": "Q2", "body": "Revenue grew 12%."}
+
+    async def scenario():
+        client = get_client(url=server["url"])
+        thread = (await client.threads.create())["thread_id"]
+        await _stream(client, thread, "plan_execute", context=context,
+                      input={"goal": "Email the VP the Q2 numbers"})
+        [first] = (await client.threads.get_state(thread))["interrupts"]
+        [action] = first["value"]["action_requests"]
+        [review] = first["value"]["review_configs"]
+        assert action["name"] == "send_email" and action["args"]["to"] == "vp@acme.example"
+        assert review["allowed_decisions"] == ["approve", "edit", "reject"]
+        assert review["args_schema"]["properties"]["to"]["pattern"]
+        for bad, says in (({"decisions": []}, "got 0"),
+                          ({"decisions": [{"type": "respond", "message": "x"}]}, "respond"),
+                          ({first["id"]: {"decisions": [{"type": "edit", "edited_action": {
+                              "name": "send_email", "args": {"to": "nobody"}}}]}},
+                           "'nobody' is not a valid email address")):
+            await _stream(client, thread, "plan_execute", context=context,
+                          command={"resume": bad})
+            [again] = (await client.threads.get_state(thread))["interrupts"]
+            assert again["id"] == first["id"] and says in again["value"]["error"]
+        assert not outbox.exists()
+        await _stream(client, thread, "plan_execute", context=context, command={"resume": {
+            first["id"]: {"decisions": [{"type": "edit", "edited_action": {
+                "name": "send_email", "args": edited}}]}}})
+        state = await client.threads.get_state(thread)
+        assert state["values"]["status"] == "done" and not state["interrupts"]
+
+    _run(scenario())
+    [sent] = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert {k: sent[k] for k in edited} == edited
+
+
 def _cli(server, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "agent_graphs.cli", *args],
                           capture_output=True, text=True, timeout=120, env=server["env"],
