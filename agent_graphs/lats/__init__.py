@@ -1,0 +1,1 @@
+"""LATS: a durable language-agent tree search (see ``graph.py``)."""

@@ -1,0 +1,1 @@
+"""Environments the LATS search runs over (see ``base.Environment``)."""
