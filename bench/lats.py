@@ -128,7 +128,8 @@ def lats(sim: Sim, root: tuple, s: LatsSettings) -> bool:
         for child in new_ids:  # act: the environment plays the move and verifies the end
             rest = tree[child]["action"]
             tree = T.merge_tree(tree, T.record_outcome(
-                tree, child, observation="", state=rest, terminal=finished(rest),
+                child, depth=tree[child]["depth"], observation="", state=rest,
+                terminal=finished(rest),
                 solved=won(rest) if finished(rest) else None, max_depth=s.lats_max_depth))
         for child in T.to_evaluate(tree, new_ids, sim.left()):  # evaluate
             tree = T.merge_tree(tree, T.record_score(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from agent_graphs.context import _setting
+from agent_graphs.context import Context, _setting
 
-__all__ = ["LatsSettings", "lats_settings"]
+__all__ = ["LatsContext", "LatsSettings", "lats_settings"]
 
 
 @dataclass(kw_only=True)
@@ -75,6 +75,15 @@ class LatsSettings:
             raise ValueError("lats_exploration_weight must not be negative")
         if self.lats_code_timeout <= 0:
             raise ValueError("lats_code_timeout must be positive")
+
+
+@dataclass(kw_only=True)
+class LatsContext(Context, LatsSettings):
+    """``Context`` plus the LATS settings, for runs that pass them until they are merged."""
+
+    def __post_init__(self) -> None:
+        Context.__post_init__(self)
+        LatsSettings.__post_init__(self)
 
 
 def lats_settings(ctx: Any) -> LatsSettings:

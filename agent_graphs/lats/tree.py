@@ -64,11 +64,18 @@ def new_tree(state: Any = None, observation: str = "") -> Tree:
     return {ROOT: root}
 
 
-def merge_tree(left: Mapping[str, dict] | None, right: Mapping[str, dict] | None) -> Tree:
-    """Reducer: merge ``right``'s per-node patches into ``left`` (shallow, per field)."""
+def merge_tree(left: Mapping[str, dict] | None,
+               right: Mapping[str, dict | None] | None) -> Tree:
+    """Reducer: merge ``right``'s per-node patches into ``left`` (shallow, per field).
+
+    ``{node_id: None}`` removes a node (a new search on the same thread clears the old).
+    """
     merged = dict(left or {})
     for nid, fields in (right or {}).items():
-        merged[nid] = {**merged.get(nid, {}), **fields}
+        if fields is None:
+            merged.pop(nid, None)
+        else:
+            merged[nid] = {**merged.get(nid, {}), **fields}
     return merged
 
 
@@ -166,10 +173,9 @@ def add_children(tree: Mapping[str, dict], parent: str,
     return patch, new_ids
 
 
-def record_outcome(tree: Mapping[str, dict], nid: str, *, observation: str, state: Any,
-                   terminal: bool, solved: bool | None, max_depth: int,
-                   reflection: str = "") -> Patch:
-    """Patch for what the environment answered to ``nid``'s action.
+def record_outcome(nid: str, *, depth: int, observation: str, state: Any, terminal: bool,
+                   solved: bool | None, max_depth: int, reflection: str = "") -> Patch:
+    """Patch for what the environment answered to ``nid``'s action (``nid`` at ``depth``).
 
     ``solved`` is True / False when the environment verifies the outcome itself (a puzzle,
     tests), None when the value model must judge it. A node at ``max_depth`` that is not
@@ -180,7 +186,7 @@ def record_outcome(tree: Mapping[str, dict], nid: str, *, observation: str, stat
     if solved is not None:
         fields.update(solved=bool(solved), score=1.0 if solved else 0.0,
                       reflection=reflection, terminal=bool(terminal or solved))
-    if not fields["terminal"] and tree[nid]["depth"] >= max_depth:
+    if not fields["terminal"] and depth >= max_depth:
         fields.update(terminal=True, solved=False, score=0.0,
                       reflection=reflection or f"reached the maximum depth ({max_depth}) "
                                                "without finishing")

@@ -167,22 +167,24 @@ class Move(BaseModel):
 
 
 class Game24:
-    """The Game of 24 as a search environment (no tools, no model needed to verify)."""
+    """The Game of 24 as a search environment (no tools; the end is verified exactly)."""
 
     name = "game24"
-    action_schema = Move
-    max_depth_hint = 3
 
     def start(self, inputs: dict[str, Any]) -> tuple[Any, str]:
         """Return the root state and what the task looks like."""
         state = start_state(inputs.get("numbers"))
-        return state, "Numbers: " + ", ".join(n["value"] for n in state)
+        return state, self.state_text(state)
 
-    def describe(self, inputs: dict[str, Any]) -> str:
+    def describe(self, inputs: dict[str, Any], toolbox: Any = None) -> str:
         """Explain the rules to the policy and value models."""
         return ("Game of 24: combine the numbers with + - * / (each number used exactly once) "
                 "to make exactly 24. One action is one move: pick two of the numbers left and "
                 "an operator; their result replaces them.")
+
+    def action_model(self, toolbox: Any = None) -> type[BaseModel]:
+        """One move."""
+        return Move
 
     def state_text(self, state: Any) -> str:
         """Describe a state for a prompt."""
@@ -197,9 +199,9 @@ class Game24:
         new, _ = play(state, action.get("left"), action.get("op", ""), action.get("right"))
         return state_key(new) if new is not None else "illegal:" + self.render(action)
 
-    def risk(self, action: dict[str, Any]) -> str:
-        """Moves change nothing outside the search."""
-        return "low"
+    def prepare(self, action: dict[str, Any], **_: Any) -> None:
+        """Moves call no tool: nothing to approve."""
+        return None
 
     def act(self, state: Any, action: dict[str, Any], **_: Any) -> Outcome:
         """Play the move; verify the last number exactly."""
@@ -214,8 +216,9 @@ class Game24:
         return Outcome(observation=said, state=new, terminal=True, solved=won,
                        reflection=reflection)
 
-    def answer(self, state: Any, solved: bool) -> str:
-        """The expression that makes 24 (or the best attempt)."""
+    def answer(self, state: Any, action: dict[str, Any] | None, observation: str,
+               solved: bool) -> str:
+        """The expression that makes 24 (or what the best attempt left)."""
         if solved and len(state) == 1:
             return f"{state[0]['expr']} = 24"
         return "; ".join(f"{n['expr']} = {n['value']}" for n in state)
