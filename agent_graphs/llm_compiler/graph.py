@@ -123,9 +123,12 @@ def _planner(
         emit("task_planned", summary=f"plan   {_line(step)}", level=1, task=step)
         on_task(step)
 
+    # NOTE: llama-cpp-python's server (the embedded ``local`` models) streams a forced
+    # tool call as empty deltas (measured): its plans are asked for whole, at once.
+    stream = cs.compiler_stream_plan and not ctx.role_model("planner").startswith("local")
     return plan_tasks(
         chat_model(ctx, "planner"), schema, [HumanMessage(prompt)], make_check=make_check,
-        on_task=arrived, attempts=ctx.max_plan_attempts, stream=cs.compiler_stream_plan,
+        on_task=arrived, attempts=ctx.max_plan_attempts, stream=stream,
         min_tasks=0 if rnd else 1,
         on_retry=lambda n, problem: emit("plan_rejected", summary=f"plan rejected: {problem}",
                                          attempt=n, problem=problem),

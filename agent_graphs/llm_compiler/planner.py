@@ -169,8 +169,21 @@ class TaskCheck:
         })
 
 
+_NO_TOOL_STREAM: set[tuple[str, str]] = set()
+"""Servers (base URL, model) seen streaming a forced tool call as nothing at all."""
+
+
+def _server(model: BaseChatModel) -> tuple[str, str] | None:
+    base = getattr(model, "openai_api_base", None)
+    return (str(base), str(getattr(model, "model_name", ""))) if base else None
+
+
 def can_stream(model: BaseChatModel) -> bool:
-    """True when ``model`` really streams (implements ``_stream``), not just replays."""
+    """True when ``model`` really streams tool calls (not just replays a whole answer)."""
+    if getattr(model, "disable_streaming", False) in (True, "tool_calling"):
+        return False
+    if _server(model) in _NO_TOOL_STREAM:
+        return False
     return type(model)._stream is not BaseChatModel._stream
 
 
@@ -253,6 +266,13 @@ def plan_tasks(
                 on_task(task)
 
         text, used = answer(model, schema, history, offer)
+        if answer is _stream_answer and not text and (server := _server(model)):
+            # Some OpenAI-compatible servers stream a forced tool call as empty deltas:
+            # ask again whole, and never stream to that server again in this process.
+            _NO_TOOL_STREAM.add(server)
+            answer = _whole_answer
+            text, again = answer(model, schema, history, offer)
+            used = add_usage(used, again)
         usage = add_usage(usage, used)
         problems = list(check.problems)
         if not problems and not check.truncated:
