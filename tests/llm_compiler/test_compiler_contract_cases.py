@@ -40,3 +40,29 @@ def test_approval_case_pauses_then_sends_once(checkpointer, dirs):
     assert paused == 1
     assert graph.get_state(config).values["status"] == "done"
     assert len(Path(dirs["outbox"]).read_text().splitlines()) == 1
+
+
+def test_runs_async_as_the_dev_server_does(tmp_path, dirs):
+    """``langgraph dev`` drives graphs with astream on an async saver."""
+    import asyncio
+
+    from checkpoints import open_async_saver
+
+    case = CASES["approval"]
+    install(fallbacks=case["fallbacks"])
+
+    async def main() -> dict:
+        async with open_async_saver(tmp_path / "async.sqlite") as saver:
+            graph = builder.compile(checkpointer=saver)
+            config = {"configurable": {"thread_id": "a1"}, "recursion_limit": 500}
+            context = {**case["context"], **dirs}
+            await graph.ainvoke(case["input"], config, context=context)
+            pending = (await graph.aget_state(config)).interrupts
+            assert len(pending) == 1
+            await graph.ainvoke(Command(resume={pending[0].id: "approve"}), config,
+                                context=context)
+            return (await graph.aget_state(config)).values
+
+    values = asyncio.run(main())
+    assert values["status"] == "done"
+    assert len(Path(dirs["outbox"]).read_text().splitlines()) == 1
