@@ -128,7 +128,7 @@ class SqliteAudit:
 
 
 class PostgresAudit:
-    """The trail in the PostgreSQL checkpoint database (a connection per call)."""
+    """The trail in the PostgreSQL checkpoint database (the process's shared pool)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -142,8 +142,7 @@ class PostgresAudit:
     def _connect(self) -> Any:
         from checkpoints import postgres
 
-        postgres.setup(self.url)
-        return postgres.connect(self.url)
+        return postgres.shared_connection(self.url)
 
     def record(self, kind: str, *, thread_id: str, key: str, actor: str,
                data: dict[str, Any], variant: str = "") -> None:

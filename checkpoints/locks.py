@@ -7,7 +7,7 @@ Every process that runs a thread (``agent-graphs run``/``resume``/``worker``) ho
 lock while it does:
 
 - PostgreSQL: a session-level advisory lock (``pg_advisory_lock``) on a connection of its
-  own. The server drops it the moment that session ends, so a SIGKILLed worker leaves
+  own (from the process's shared pool; given back unlocked). The server drops it the moment that session ends, so a SIGKILLed worker leaves
   its threads to the others (a lost machine: after the TCP keepalives, about a minute).
   The key hashes the schema with the thread id: advisory locks are per database, and the
   savers' tables follow ``search_path``, so two schemas are two sets of threads.
@@ -49,9 +49,9 @@ def _busy(thread_id: str, wait: float) -> ThreadBusy:
 def _postgres_lock(url: str, thread_id: str, wait: float) -> Iterator[bool]:
     import psycopg
 
-    from checkpoints.postgres import connect
+    from checkpoints.postgres import shared_connection
 
-    with connect(url) as conn:
+    with shared_connection(url) as conn:
         row = conn.execute(
             "SELECT k, pg_try_advisory_lock(k) FROM (SELECT hashtextextended("
             "'agent-graphs:' || current_schema() || ':' || %s, 0) AS k) AS key",
@@ -67,6 +67,8 @@ def _postgres_lock(url: str, thread_id: str, wait: float) -> Iterator[bool]:
                 conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             except psycopg.errors.LockNotAvailable:
                 raise _busy(thread_id, wait) from None
+            finally:
+                conn.execute("RESET lock_timeout")
         try:
             yield waited
         finally:

@@ -3,6 +3,9 @@
 Every process that opens the database runs the savers' migrations once, under an
 advisory lock: four workers starting together would otherwise race to create the same
 tables (PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent one).
+
+The audit trail and the thread locks share one more pool per process (per URL): a new
+PostgreSQL session costs a server process and a cold catalog cache, several ms each.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -18,7 +22,7 @@ import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from checkpoints.db import DatabaseUnavailable
 
@@ -36,6 +40,14 @@ _SETUP_KEY = 0x6167_7261_7068_7300  # "agraphs\0"
 _SETUP_RETRY = 0.05
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
+# Shared pools: a worker holds one connection per thread it runs (its lock) plus one for
+# a moment per audit record. At most _SHARED_URLS databases keep a pool in a process.
+SHARED_MAX = 128
+_SHARED_URLS = 4
+_shared: OrderedDict[str, ConnectionPool[Any]] = OrderedDict()
+_shared_pid = os.getpid()
+_shared_lock = threading.Lock()
+_inherited: list[ConnectionPool[Any]] = []  # a forked child never touches its parent's
 
 
 def redact(url: str) -> str:
@@ -56,6 +68,42 @@ def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
     except psycopg.OperationalError as err:
         raise DatabaseUnavailable(f"cannot connect to {redact(url)}: "
                                   f"{str(err).strip()}") from None
+
+
+def _unlock_all(conn: psycopg.Connection[Any]) -> None:
+    """A connection back in the pool holds no thread lock (advisory locks are re-entrant
+    per session: another thread of this process must not inherit one)."""
+    conn.execute("SELECT pg_advisory_unlock_all()")
+
+
+def _shared_pool(url: str) -> ConnectionPool[Any]:
+    global _shared_pid
+    with _shared_lock:
+        if _shared_pid != os.getpid():  # forked: those sockets belong to the parent
+            _inherited.extend(_shared.values())
+            _shared.clear()
+            _shared_pid = os.getpid()
+        pool = _shared.get(url)
+        if pool is None:
+            setup(url)
+            pool = ConnectionPool(url, min_size=0, max_size=SHARED_MAX, reset=_unlock_all,
+                                  kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
+                                          **KEEPALIVE}, timeout=CONNECT_TIMEOUT, open=True)
+            _shared[url] = pool
+            while len(_shared) > _SHARED_URLS:
+                _shared.popitem(last=False)[1].close()
+        _shared.move_to_end(url)
+        return pool
+
+
+@contextmanager
+def shared_connection(url: str) -> Iterator[psycopg.Connection[Any]]:
+    """Lend an autocommit connection of this process's pool for ``url`` (audit, locks)."""
+    try:
+        with _shared_pool(url).connection() as conn:
+            yield conn
+    except PoolTimeout as err:
+        raise DatabaseUnavailable(f"no connection to {redact(url)}: {err}") from None
 
 
 def setup(url: str) -> None:

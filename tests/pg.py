@@ -65,12 +65,15 @@ class PgServer:
         durable: Keep PostgreSQL's default ``fsync``/``synchronous_commit`` (benchmarks);
             tests turn them off, since they kill clients, never the server.
         max_connections: The server's connection limit.
+        settings: More server settings (``postgres -c name=value``).
     """
 
-    def __init__(self, *, durable: bool = False, max_connections: int = 200) -> None:
+    def __init__(self, *, durable: bool = False, max_connections: int = 200,
+                 settings: dict[str, str] | None = None) -> None:
         self.bin = find_bin()
         self.durable = durable
         self.max_connections = max_connections
+        self.settings = dict(settings or {})
         self.root = Path(tempfile.mkdtemp(prefix="agpg-"))
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -110,6 +113,7 @@ class PgServer:
                     "max_connections": str(self.max_connections)}
         if not self.durable:
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+        settings.update(self.settings)
         argv = [str(self.bin / "postgres"), "-D", str(data)]
         for name, value in settings.items():
             argv += ["-c", f"{name}={value}"]

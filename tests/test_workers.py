@@ -99,7 +99,7 @@ def _spawn(tmp_path: Path, hook: str, *args: str) -> subprocess.Popen[str]:
 
 
 def _wait_for(proc: subprocess.Popen[str], word: str) -> None:
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     for line in proc.stdout:  # blocks on the child's output: no sleeping
         if line.strip() == word:
             return
