@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from graphlib import CycleError, TopologicalSorter
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, Field, create_model
 from typing_extensions import TypedDict
@@ -23,6 +23,7 @@ __all__ = [
     "Plan",
     "PlanStep",
     "Step",
+    "plain",
     "plan_schema",
     "ready_steps",
     "references",
@@ -75,24 +76,45 @@ class PlanStep(TypedDict):
     confidence: float
 
 
-def plan_schema(tools: Iterable[str], max_steps: int, *, min_steps: int = 1) -> type[Plan]:
-    """Return a Plan schema whose ``tool`` field only admits ``tools``, at most ``max_steps``.
+def plan_schema(
+    tools: Iterable[str] | Mapping[str, type[BaseModel]], max_steps: int, *, min_steps: int = 1
+) -> type[Plan]:
+    """Return a Plan schema that only admits the given tools, at most ``max_steps`` steps.
 
     Function calling turns the schema into the model's grammar (llama.cpp) or a strict
-    schema hint (OpenAI), so a small model cannot name a tool that does not exist.
+    schema hint (OpenAI), so a small model cannot name a tool that does not exist. Given
+    each tool's argument schema (``{name: model}``), a step's ``args`` must also fit its
+    tool's schema: the grammar then spells out every argument of every tool.
     """
-    names = tuple(sorted(tools))
-    tool_names: Any = Literal[names]
-    step: Any = create_model(
-        "Step", __base__=Step,
-        tool=(tool_names, Field(description="Name of the one tool this step calls")),
-    )
+    if isinstance(tools, Mapping):
+        variants = [
+            create_model(
+                f"{name.title().replace('_', '')}Step", __base__=Step,
+                tool=(Literal[name], Field(description="Name of the one tool this step calls")),
+                args=(schema, Field(description=Step.model_fields["args"].description)),
+            )
+            for name, schema in sorted(tools.items())
+        ]
+        step: Any = variants[0] if len(variants) == 1 else Union[tuple(variants)]  # noqa: UP007
+    else:
+        tool_names: Any = Literal[tuple(sorted(tools))]
+        step = create_model(
+            "Step", __base__=Step,
+            tool=(tool_names, Field(description="Name of the one tool this step calls")),
+        )
     plan: type[Plan] = create_model(
         "Plan", __base__=Plan,
         steps=(list[step], Field(min_length=min_steps, max_length=max(1, max_steps),
                                  description="The steps, in the order they should run")),
     )
     return plan
+
+
+def plain(plan: Plan) -> Plan:
+    """Return ``plan`` with every step's args as a plain dict (as graph state keeps them)."""
+    if all(isinstance(step.args, dict) for step in plan.steps):
+        return plan
+    return Plan.model_validate(plan.model_dump())
 
 
 def references(value: Any) -> set[str]:
@@ -149,6 +171,7 @@ def renumber(plan: Plan, done: Collection[str], *, avoid: Collection[str] = ()) 
     rename; references to ids it does not define still point at completed steps. Ids of
     failed attempts go in ``avoid`` so a thread's record never gives two steps one id.
     """
+    plan = plain(plan)
     clash = set(done) | set(avoid)
     taken = clash | {step.id for step in plan.steps}
     mapping: dict[str, str] = {}
@@ -200,6 +223,7 @@ def validate_plan(
         ordered: Also require every dependency to come earlier in the list (a streamed
             plan is scheduled in the order it arrives).
     """
+    plan = plain(plan)
     problems: list[str] = []
     ids = [step.id for step in plan.steps]
     if len(plan.steps) > max_steps:

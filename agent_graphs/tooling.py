@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agent_graphs.context import Context
 from tools import Risk, Toolbox, ToolSettings
@@ -30,6 +31,35 @@ def toolbox_for(ctx: Context, extra_tools: ExtraTools | None = None) -> Toolbox:
     """Return the toolbox configured by ``ctx`` (workspace, corpus, outbox) plus extras."""
     box = _toolbox(ctx.workspace, ctx.corpus_dir, ctx.outbox)
     return box.extended(extra_tools) if extra_tools else box
+
+
+class CalculatorPlanArgs(BaseModel):
+    """The calculator's arguments as a plan may write them: numbers and step references."""
+
+    # NOTE: the pattern becomes grammar on llama.cpp: a planner cannot write "Q2 - Q1"
+    # placeholders, only numbers and $ids of the steps that found them.
+    expression: str = Field(
+        pattern=r"^[0-9.+\-*/() ${}s]+$", max_length=200,
+        description="Arithmetic over numbers and earlier results, e.g. ($s2 - $s1) / $s1 * 100",
+    )
+
+
+def plan_arg_schemas(box: Toolbox) -> dict[str, type[BaseModel]]:
+    """Each tool's argument schema for a planner's grammar (plans may hold ``$id``s)."""
+    schemas: dict[str, type[BaseModel]] = {}
+    for name in box.names():
+        schema = box.get(name).tool_call_schema
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            schemas[name] = schema
+        else:  # a tool described by a bare JSON schema: any arguments, checked when run
+            schemas[name] = create_model(f"{name}_args", __base__=_AnyArgs)
+    if "calculator" in schemas:
+        schemas["calculator"] = CalculatorPlanArgs
+    return schemas
+
+
+class _AnyArgs(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
 
 def with_tools(node: Callable[..., Any], tools: ExtraTools | None) -> Callable[..., Any]:

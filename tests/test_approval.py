@@ -353,7 +353,7 @@ def test_confidence_gating(checkpointer, dirs):
 def test_token_budget_gating_grants_a_budget_per_yes(checkpointer, dirs):
     # Every fake call costs 15 tokens: the plan 15, then 15 a step for the executor (the
     # planned expressions are placeholders, so each step needs it; no critic is asked).
-    steps = [step(f"s{i}", "calculator", {"expression": f"x{i}"}) for i in range(1, 5)]
+    steps = [step(f"s{i}", "calculator", {"expression": f"s{i}0"}) for i in range(1, 5)]
     install(planner=[plan(*steps), "4"],
             executor=[call("calculator", expression=str(i)) for i in range(1, 5)])
     graph, config, _ = run(checkpointer, dirs, token_budget=20)

@@ -39,9 +39,17 @@ from agent_graphs.plan_execute.state import (
     StepRecord,
 )
 from agent_graphs.plan_execute.steps import bind_references, judge, planned_args_ready
-from agent_graphs.plans import Plan, plan_schema, ready_steps, renumber, resolve_args, validate_plan
+from agent_graphs.plans import (
+    Plan,
+    plain,
+    plan_schema,
+    ready_steps,
+    renumber,
+    resolve_args,
+    validate_plan,
+)
 from agent_graphs.schemas import settings_update
-from agent_graphs.tooling import ExtraTools, toolbox_for, with_tools
+from agent_graphs.tooling import ExtraTools, plan_arg_schemas, toolbox_for, with_tools
 from tools import Toolbox, ToolError
 
 __all__ = ["ROLES", "build_graph", "builder", "graph"]
@@ -77,7 +85,7 @@ def _ask_planner(
     """Ask the planner for a validated plan; only a replan may have no steps (goal reached)."""
     new_plan, usage = structured(
         chat_model(ctx, "planner"),
-        plan_schema(box.names(), ctx.max_steps, min_steps=0 if replanning else 1),
+        plan_schema(plan_arg_schemas(box), ctx.max_steps, min_steps=0 if replanning else 1),
         [HumanMessage(prompt)],
         attempts=ctx.max_plan_attempts,
         check=_plan_check(ctx, set(box.names()), done, allow_empty=replanning, needs=needs),
@@ -85,7 +93,7 @@ def _ask_planner(
             "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",
             attempt=n, problem=problem, level=1),
     )
-    return renumber(new_plan, done, avoid=avoid), usage
+    return renumber(plain(new_plan), done, avoid=avoid), usage
 
 
 def _step_lines(steps: list[dict[str, Any]]) -> list[str]:
