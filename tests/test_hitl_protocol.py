@@ -32,11 +32,12 @@ from agent_graphs.approval import parse_decision, request_approval, thread_id
 from agent_graphs.context import Context, get_context
 from agent_graphs.graphs import compile_graph, run_config
 from agent_graphs.hitl import decide, pending_approvals
+from agent_graphs.llm import ModelOutputError
 from agent_graphs.tooling import toolbox_for
 from checkpoints import audit, open_saver
 from tests.fakes import call, fake_context, install
 from tests.plan_execute.test_graph import OK, email_plan, outbox, plan, run, step
-from tools import Toolbox, ToolSettings
+from tools import Toolbox, ToolError, ToolSettings
 from tools.email import EMAIL_PATTERN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -425,17 +426,51 @@ def test_events_once_across_processes_killed_after_the_answer(tmp_path, kill):
 # --- only valid calls reach a person ------------------------------------------------------
 
 
-def test_an_invalid_address_fails_as_a_step_before_any_request(checkpointer, dirs):
-    words = {"to": "the VP of sales please", "subject": "Hi", "body": "Q2"}
-    install(planner=[plan(step("s1", "send_email", words, desc="email the VP"))],
-            executor=[call("send_email", **words)] * 5, critic=[])
-    graph, config, events = run(checkpointer, dirs, max_replans=0)
+def refused(state: Drafts, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Any graph's gated call: prepare (the tool's schema), then review (a person)."""
+    ctx = get_context(runtime)
+    box = toolbox_for(ctx)
+    try:
+        action = actions.prepare(ctx, box, step_id="s1", tool="send_email",
+                                 args={**EMAIL, "to": state["text"]})
+    except ToolError as err:  # a failed step: nobody is asked
+        return {"decided": f"failed: {err}"}
+    actions.review(box, action, why="tell the VP", goal="g")
+    return {"decided": "asked"}
+
+
+def test_an_invalid_address_fails_before_any_request(checkpointer, dirs):
+    graph = _one_node(refused, checkpointer=checkpointer)
+    config = {"configurable": {"thread_id": "r"}}
+    graph.invoke({"text": "the VP of sales please"}, config, context=fake_context(**dirs))
     state = graph.get_state(config)
-    assert state.interrupts == () and state.values["status"] == "failed"
-    [failure] = state.values["failures"]
-    assert "'the VP of sales please' is not a valid email address" in failure["error"]
+    assert state.interrupts == ()
+    assert "'the VP of sales please' is not a valid email address" in state.values["decided"]
+    assert audit.read(thread_id="r") == []
+
+
+def test_a_careless_models_address_never_reaches_a_person(checkpointer, dirs):
+    """plan_execute with a model that writes a word salad as ``to``: the step fails (or
+    the plan is refused) with the tool's reason; no request, no email."""
+    words = {"to": "the VP of sales please", "subject": "Hi", "body": "Q2"}
+    careless = plan(step("s1", "send_email", words, desc="email the VP"))
+    install(fallbacks={"planner": lambda messages, bound: careless,
+                       "executor": lambda messages, bound: call("send_email", **words)})
+    try:
+        graph, config, events = run(checkpointer, dirs, max_replans=0)
+    except ModelOutputError as err:  # the plan's args checked by the tool's schema, refused
+        assert str(err).startswith("Plan: no usable answer")
+        graph = compile_graph("plan_execute", checkpointer)
+        config, events = run_config("t1", graph_id="plan_execute"), []
+    state = graph.get_state(config)
+    assert state.interrupts == () and outbox(dirs) == []
     assert not any(e["event"].startswith("approval") for e in events)
-    assert audit.read(thread_id="t1") == [] and outbox(dirs) == []
+    assert audit.read(thread_id="t1") == []
+    if state.values.get("status"):
+        assert state.values["status"] == "failed"
+        reasons = [f["error"] for f in state.values["failures"]]
+        assert any("'the VP of sales please' is not a valid email address" in r
+                   for r in reasons), reasons
 
 
 def test_the_address_pattern_fits_the_embedded_models_grammar(tmp_path):
