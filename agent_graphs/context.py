@@ -14,52 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-ENV_PREFIX = "AGENT_GRAPHS_"
+from agent_graphs.fields import ENV_PREFIX, default_model
+from agent_graphs.fields import setting as _setting
+from agent_graphs.reflection.settings import ReflectionSettings
+
+__all__ = ["ENV_PREFIX", "ROLE_FIELDS", "Context", "context_from", "default_model",
+           "get_context"]
+
 ROLE_FIELDS = ("planner", "executor", "critic")
 """Roles with settings of their own; every other role is resolved by ``role_model``."""
 
 
-def default_model() -> str:
-    """Name the model used by every role that has no setting of its own.
-
-    ``AGENT_GRAPHS_MODEL`` wins; otherwise a configured OpenAI provider
-    (``OPENAI_API_KEY`` or ``OPENAI_BASE_URL``) gives ``openai:<OPENAI_MODEL or
-    gpt-4o-mini>``; otherwise the embedded offline model, ``local``.
-    """
-    if name := os.environ.get(f"{ENV_PREFIX}MODEL"):
-        return name
-    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
-        return "openai:" + os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
-    return "local"
-
-
-def _env(name: str, default: Any, cast: Callable[[str], Any] = str) -> Any:
-    """Build a default_factory that reads ``AGENT_GRAPHS_<NAME>`` at construction time."""
-
-    def factory() -> Any:
-        raw = os.environ.get(ENV_PREFIX + name.upper())
-        if raw is None or raw == "":
-            return default() if callable(default) else default
-        if cast is bool:
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-        return cast(raw)
-
-    return factory
-
-
-def _setting(
-    name: str, default: Any, description: str, cast: Callable[[str], Any] = str
-) -> Any:
-    env = ENV_PREFIX + name.upper()
-    return field(
-        default_factory=_env(name, default, cast),
-        metadata={"description": f"{description} (env: {env})"},
-    )
-
-
 @dataclass(kw_only=True)
-class Context:
-    """Settings for one run; Studio renders these as the graph's settings form."""
+class CoreSettings:
+    """Settings every graph uses: models, limits, tools, approvals."""
 
     model: str = _setting(
         "model",
@@ -178,6 +146,19 @@ def get_context(runtime: Any) -> Context:
     """Return the run's Context (a default one when the caller passed none)."""
     ctx = getattr(runtime, "context", None)
     return ctx if isinstance(ctx, Context) else Context()
+
+
+@dataclass(kw_only=True)
+class Context(ReflectionSettings, CoreSettings):
+    """Settings for one run; Studio renders these as the graph's settings form.
+
+    The shared settings come first, then each pattern's own (``reflection_*``...), all
+    with the same precedence: a value passed for the run > the environment > default.
+    """
+
+    def __post_init__(self) -> None:
+        CoreSettings.__post_init__(self)
+        ReflectionSettings.validate(self)
 
 
 def context_from(overrides: dict[str, Any] | None = None) -> Context:

@@ -18,6 +18,7 @@ from tests.fakes import ScriptedChatModel
 
 CONTRACTS = {
     "plan_execute": "tests.plan_execute.contract",
+    "reflection": "tests.reflection.contract",
 }
 
 

@@ -84,9 +84,16 @@ def _cli(db: Path | str, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def _flags(context: dict[str, Any]) -> list[str]:
-    return [part for key, value in context.items() for part in
-            (f"--{key.replace('_', '-')}",
-             json.dumps(value) if isinstance(value, dict) else str(value))]
+    """The CLI flags that pass ``context`` (flags are generated from Context's fields)."""
+    flags: list[str] = []
+    for key, value in context.items():
+        flag = key.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(f"--{flag}" if value else f"--no-{flag}")
+        else:
+            flags += [f"--{flag}", json.dumps(value) if isinstance(value, dict | list)
+                      else str(value)]
+    return flags
 
 
 @pytest.mark.parametrize("graph_id", GRAPH_IDS)

@@ -31,14 +31,14 @@ from langgraph.types import Command
 
 from agent_graphs.actions import scope
 from agent_graphs.approval import request_approval, thread_id
-from agent_graphs.context import get_context
+from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
 from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm import ModelOutputError, structured, usage_of
 from agent_graphs.models import chat_model
 from agent_graphs.reflection import prompts
 from agent_graphs.reflection.checks import Check, run_checks, settings_checks, word_count
-from agent_graphs.reflection.settings import ReflectionContext, reflection_settings
+from agent_graphs.reflection.settings import reflection_settings
 from agent_graphs.reflection.sources import clean_sources, search_sources, sources_block
 from agent_graphs.reflection.state import (
     Critique,
@@ -62,7 +62,7 @@ _ECHO = re.compile(r"^\s*</?(?:sources?|task|problems|draft|checks)\b[^>]*>", re
 
 
 def gather(
-    state: State, runtime: Runtime[ReflectionContext]
+    state: State, runtime: Runtime[Context]
 ) -> Command[Literal["write", "check"]]:
     """Take the input's sources, or search for facts when none are given."""
     ctx = get_context(runtime)
@@ -103,7 +103,7 @@ def _clean_draft(text: str) -> str:
     return _ECHO.split(body, maxsplit=1)[0].strip() or text.strip()
 
 
-def write(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
+def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Write the first draft, or revise the latest one against its critique."""
     ctx = get_context(runtime)
     sources = state.get("sources") or []
@@ -128,7 +128,7 @@ def _all_checks(extra: Sequence[Check], state: State, ctx: Any) -> list[Check]:
 
 
 def _check_node(extra: Sequence[Check]):
-    def check(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
+    def check(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Run the external checks on the latest draft."""
         checks = _all_checks(extra, state, get_context(runtime))
         results = run_checks(checks, state["drafts"][-1], state.get("sources") or [])
@@ -165,7 +165,7 @@ def _ask_critic(ctx: Any, state: State, draft: str) -> tuple[Critique, dict, int
 
 
 def critique(
-    state: State, runtime: Runtime[ReflectionContext]
+    state: State, runtime: Runtime[Context]
 ) -> Command[Literal["write", "review", "finish"]]:
     """Score the latest draft; accept it, revise it, or stop at the limit."""
     ctx = get_context(runtime)
@@ -214,7 +214,7 @@ _DRAFT_SCHEMA = {"type": "object", "required": ["draft"],
 
 def _review_node(extra: Sequence[Check]):
     def review(
-        state: State, runtime: Runtime[ReflectionContext]
+        state: State, runtime: Runtime[Context]
     ) -> Command[Literal["write", "finish"]]:
         """A person approves, rejects (with feedback) or edits the accepted draft."""
         ctx = get_context(runtime)
@@ -279,7 +279,7 @@ def best_draft(rounds: Sequence[Round], reviews: Sequence[Review] = ()) -> Round
                                       r["score"], r["draft"]))
 
 
-def finish(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
+def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Return the accepted draft, else the best one seen, with a plain reason."""
     rounds = state.get("rounds") or []
     accepted = state.get("accepted")
@@ -306,7 +306,7 @@ def finish(state: State, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
 
 def build_graph(
     *, checks: Sequence[Check] = (), name: str = "reflection"
-) -> StateGraph[State, ReflectionContext, InputState, OutputState]:
+) -> StateGraph[State, Context, InputState, OutputState]:
     """Build the (uncompiled) reflection loop.
 
     Args:
@@ -323,7 +323,7 @@ def build_graph(
         if not (isinstance(getattr(check, "name", None), str) and callable(
                 getattr(check, "run", None))):
             raise TypeError(f"{check!r} is not a Check: it needs a name and run(draft, sources)")
-    graph_builder = StateGraph(State, context_schema=ReflectionContext,
+    graph_builder = StateGraph(State, context_schema=Context,
                                input_schema=InputState, output_schema=OutputState)
     graph_builder.name = name  # type: ignore[attr-defined]
     graph_builder.add_node(gather)

@@ -1,8 +1,7 @@
-"""Settings of the reflection graph, to be merged into the shared ``Context``.
+"""Settings of the reflection graph: fields of the shared ``Context`` (``reflection_*``).
 
-Until they are merged, ``reflection_settings(ctx)`` reads each field from ``ctx`` when it
-has it, else from the field's default (which reads ``AGENT_GRAPHS_REFLECTION_*`` first),
-so the graph runs under a plain ``Context`` and under ``ReflectionContext`` alike.
+``reflection_settings(ctx)`` reads them from any object that has them (a ``Context``),
+else from the defaults, which read ``AGENT_GRAPHS_REFLECTION_*`` first.
 """
 
 from __future__ import annotations
@@ -11,9 +10,9 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
-from agent_graphs.context import Context, _setting
+from agent_graphs.fields import setting as _setting
 
-__all__ = ["BUILTIN_CHECKS", "ReflectionContext", "ReflectionSettings", "reflection_settings"]
+__all__ = ["BUILTIN_CHECKS", "ReflectionSettings", "reflection_settings"]
 
 BUILTIN_CHECKS = ("word_limit", "required_facts", "unsupported_numbers")
 """Checks the settings can switch on by name (others are passed to ``build_graph``)."""
@@ -88,15 +87,6 @@ class ReflectionSettings:
     def check_names(self) -> list[str]:
         """The built-in checks switched on, in order."""
         return [n.strip() for n in self.reflection_checks.split(",") if n.strip()]
-
-
-@dataclass(kw_only=True)
-class ReflectionContext(Context, ReflectionSettings):
-    """``Context`` plus the reflection settings: the graph's context schema until merged."""
-
-    def __post_init__(self) -> None:
-        Context.__post_init__(self)
-        ReflectionSettings.__post_init__(self)
 
 
 def reflection_settings(ctx: Any) -> ReflectionSettings:

@@ -25,7 +25,6 @@ from agent_graphs.reflection.checks import (
 )
 from agent_graphs.figures import figures
 from agent_graphs.reflection.settings import (
-    ReflectionContext,
     ReflectionSettings,
     reflection_settings,
 )
@@ -162,14 +161,14 @@ def test_a_check_that_raises_counts_as_failed():
 
 
 def test_settings_switch_the_builtin_checks_on():
-    ctx = ReflectionContext(reflection_required_facts=["$41.95 million"])
+    ctx = Context(reflection_required_facts=["$41.95 million"])
     checks = settings_checks(reflection_settings(ctx), "Write a 100-word summary")
     assert [c.name for c in checks] == ["word_limit", "required_facts", "unsupported_numbers"]
     assert checks[0].max_words == 110
-    off = ReflectionContext(reflection_checks="unsupported_numbers", reflection_word_limit=20)
+    off = Context(reflection_checks="unsupported_numbers", reflection_word_limit=20)
     assert [c.name for c in settings_checks(reflection_settings(off), "x")] == [
         "unsupported_numbers"]
-    none = ReflectionContext(reflection_word_limit=-1, reflection_checks="word_limit")
+    none = Context(reflection_word_limit=-1, reflection_checks="word_limit")
     assert settings_checks(reflection_settings(none), "a 100-word summary") == []
 
 
@@ -180,9 +179,9 @@ def test_settings_precedence_passed_then_env_then_default(monkeypatch):
     assert reflection_settings(Context()).reflection_max_iterations == 7
     assert reflection_settings(Context()).reflection_required_facts == ["a", "b"]
     # a value passed for the run wins, even when it equals the default
-    ctx = ReflectionContext(reflection_max_iterations=3)
+    ctx = Context(reflection_max_iterations=3)
     assert reflection_settings(ctx).reflection_max_iterations == 3
     with pytest.raises(ValueError, match="unknown reflection_checks"):
         ReflectionSettings(reflection_checks="word_limit,spelling")
     with pytest.raises(ValueError, match="reflection_min_score"):
-        ReflectionContext(reflection_min_score=1.5)
+        Context(reflection_min_score=1.5)

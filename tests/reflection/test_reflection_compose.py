@@ -11,7 +11,7 @@ from langgraph.types import Command
 from typing_extensions import TypedDict
 
 from agent_graphs.reflection.graph import build_graph, reflect
-from agent_graphs.reflection.settings import ReflectionContext
+from agent_graphs.context import Context
 from checkpoints import audit
 from tests.fakes import call, install
 from tests.reflection import contract
@@ -41,7 +41,7 @@ def report(state: Parent) -> dict[str, Any]:
 def test_compiled_loop_as_a_node_of_a_parent_sharing_keys(checkpointer):
     install(writer=["Revenue was $41.95 million."],
             critic=[call("Critique", issues=[], fixes=[], approved=True, score=0.9)] * 2)
-    parent = StateGraph(Parent, context_schema=ReflectionContext)
+    parent = StateGraph(Parent, context_schema=Context)
     parent.add_node(research)
     parent.add_node("reflect", build_graph().compile())
     parent.add_edge(START, "research")
@@ -57,7 +57,7 @@ def test_compiled_loop_as_a_node_of_a_parent_sharing_keys(checkpointer):
 def test_reflect_in_a_node_pauses_and_resumes_the_parent(checkpointer):
     fakes = install(writer=["Revenue was $41.95 million."],
                     critic=[call("Critique", issues=[], fixes=[], approved=True, score=0.9)] * 2)
-    parent = StateGraph(Parent, context_schema=ReflectionContext)
+    parent = StateGraph(Parent, context_schema=Context)
     parent.add_node(report)
     parent.add_edge(START, "report")
     graph = parent.compile(checkpointer=checkpointer)
@@ -83,7 +83,7 @@ def _key(checkpointer: Any, thread: str) -> str:
 def test_reflect_from_plain_python():
     install(writer=[], critic=[call("Critique", issues=[], fixes=[], approved=True, score=0.8)])
     out = reflect("Summarize FY2025", draft="Revenue was $41.95 million.", sources=SOURCES,
-                  context=ReflectionContext(**CTX))
+                  context=Context(**CTX))
     assert out["status"] == "done" and out["approved"] is True
 
 
