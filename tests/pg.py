@@ -42,7 +42,10 @@ class PostgresUnavailable(RuntimeError):
 def find_bin() -> Path:
     """Return the folder with ``initdb`` and ``postgres`` (``$PG_BIN``, else Debian's)."""
     if os.environ.get("PG_BIN"):
-        return Path(os.environ["PG_BIN"])
+        chosen = Path(os.environ["PG_BIN"])
+        if not (chosen / "postgres").is_file():
+            raise PostgresUnavailable(f"no postgres server binary in $PG_BIN={chosen}")
+        return chosen
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
                    key=lambda p: (p.parts[-3] != "15", -int(p.parts[-3]) if
                                   p.parts[-3].isdigit() else 0))
@@ -90,7 +93,11 @@ class PgServer:
         if self._as_postgres:
             if shutil.which("runuser") is None:
                 raise PostgresUnavailable("running as root needs runuser (util-linux)")
-            shutil.chown(self.root, "postgres")
+            try:
+                shutil.chown(self.root, "postgres")
+            except LookupError:
+                raise PostgresUnavailable(f"no 'postgres' system user to run the server as "
+                                          f"(PostgreSQL refuses root); {INSTALL_HINT}") from None
         init = subprocess.run(
             self._cmd(str(self.bin / "initdb"), "-D", str(data), "-U", "postgres",
                       "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"),
