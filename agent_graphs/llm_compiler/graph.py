@@ -159,7 +159,9 @@ def plan_and_schedule(
         if (decided := decisions.get(step["id"])) is not None:
             return ("fail", decided["outcome"]) if "outcome" in decided else (
                 "run", decided["action"])
-        values = {sid: o.get("output") for sid, o in outcomes.items() if o["ok"]}
+        # References must name dependencies (validate_plan), so only those are resolved.
+        values = {d: outcomes[d].get("output") for d in step["depends_on"]
+                  if d in outcomes and outcomes[d]["ok"]}
         try:
             action = actions.prepare(
                 ctx, box, step_id=step["id"], tool=step["tool"],
