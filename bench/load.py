@@ -309,7 +309,14 @@ def main() -> int:
             "just before `invoke(Command(resume=...))` to the email tool being entered, in "
             "the answering worker. Lost: an approved thread without its email in the outbox; "
             "duplicated: an idempotency key twice in the outbox / the graph calling the email "
-            "tool twice for one thread. See the script's docstring for the setup.\n")
+            "tool twice for one thread. See the script's docstring for the setup.\n\n"
+            "Everything here shares one machine's cores: the workers, their Python threads "
+            "and, for PostgreSQL, the server's processes and the round trips to it. The "
+            "approval→tool time is mostly queueing (each worker resumes 50 threads at "
+            "once); PostgreSQL's default `synchronous_commit=on` waits for an fsync at "
+            "every commit, which SQLite's `synchronous=NORMAL` (WAL) does not (third row: "
+            "the same server without that wait). What PostgreSQL buys is the other "
+            "machines: SQLite cannot be shared beyond one.\n")
     return 0
 
 
