@@ -1,0 +1,191 @@
+"""The planning agent: each pattern for what it does best, composed in one graph.
+
+    plan -> [review_plan] -> execute -> [approve ...] -> evaluate -> replan -> ...
+         -> reflect_report -> [prepare_delivery -> review_delivery -> deliver] -> finish
+
+- **plan / replan**: the planner writes a validated plan (``plans``: one grammar per
+  tool, ``$id`` references); a replan plans only what failed, keeping what succeeded.
+- **review_plan** (``approve_plan``): plan-and-execute's own plan review node.
+- **execute / approve / evaluate** (``dag.py``): the LLM Compiler's scheduler runs the
+  plan's DAG in parallel, its ``approve`` branches ask the shared gate for held tasks;
+  each result is judged, failures go to a bounded replan.
+- **reflect_report**: the reflection loop (``reflection.reflect``) drafts the report from
+  the results and revises it; its checks refuse numbers no result holds.
+- **prepare_delivery / review_delivery / deliver**: what the goal asks to do with the
+  report (email it, save it) goes through the shared gate and runs once.
+- **finish**: the report with the sources of its facts, or why the run stopped.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agent_graphs import actions
+from agent_graphs.actions import clip
+from agent_graphs.context import Context, get_context
+from agent_graphs.events import emit
+from agent_graphs.graphs import RECURSION_LIMIT
+from agent_graphs.llm import structured
+from agent_graphs.llm_compiler.graph import approve as compiler_approve
+from agent_graphs.llm_compiler.state import GateInput
+from agent_graphs.models import MODEL_RETRY, chat_model
+from agent_graphs.plan_execute.graph import review_plan as pe_review_plan
+from agent_graphs.planning_agent import prompts
+from agent_graphs.planning_agent.dag import evaluate, execute, step_line
+from agent_graphs.planning_agent.delivery import deliver, prepare_delivery, review_delivery
+from agent_graphs.planning_agent.report_stage import finish, reflect_report
+from agent_graphs.planning_agent.state import InputState, OutputState, State
+from agent_graphs.plans import Plan, plain, plan_schema, renumber, validate_plan
+from agent_graphs.schemas import settings_update
+from agent_graphs.tooling import ExtraTools, plan_arg_schemas, toolbox_for, with_tools
+from tools import Toolbox
+
+__all__ = ["ROLES", "build_graph", "builder", "graph"]
+
+ROLES = ("planner", "executor", "critic", "writer")
+"""The model roles this graph calls: plans; values and delivery arguments; step results
+the runtime cannot judge and the report's critique; the report."""
+
+# Tools a plan may use: the report's delivery (an email) comes after the report, not in it.
+_AFTER_REPORT = frozenset({"send_email"})
+
+
+def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
+                 avoid: set[str], replanning: bool) -> tuple[Plan, dict[str, int]]:
+    schemas = {n: s for n, s in plan_arg_schemas(box).items() if n not in _AFTER_REPORT}
+
+    def check(plan: Plan) -> list[str]:
+        empty = [] if plan.steps or replanning else ["the plan has no steps"]
+        return empty + validate_plan(renumber(plan, done, avoid=avoid), tools=set(schemas),
+                                     done=done, max_steps=ctx.max_steps)
+
+    new_plan, usage = structured(
+        chat_model(ctx, "planner"),
+        plan_schema(schemas, ctx.max_steps, min_steps=0 if replanning else 1),
+        [HumanMessage(prompt)], attempts=ctx.max_plan_attempts, check=check,
+        on_retry=lambda n, problem: emit(
+            "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",
+            attempt=n, problem=problem, level=1))
+    return renumber(plain(new_plan), done, avoid=avoid), usage
+
+
+def _next(ctx: Context) -> Literal["review_plan", "execute"]:
+    return "review_plan" if ctx.approve_plan else "execute"
+
+
+def plan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None
+         ) -> Command[Literal["review_plan", "execute"]]:
+    """Write the plan: a DAG of tool steps, the independent ones free to run together."""
+    ctx = get_context(runtime)
+    if not isinstance(state.get("goal"), str) or not state["goal"].strip():
+        raise ValueError("goal must be a non-empty string")
+    box = toolbox_for(ctx, tools)
+    failures = state.get("failures") or []
+    last = failures[-1] if failures else None
+    feedback = (f"\n\n<feedback>A person rejected the last plan: {last['error']}</feedback>"
+                if last and last.get("kind") == "plan_rejected" else "")
+    prompt = prompts.PLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"],
+                                           feedback=feedback)
+    new_plan, usage = _ask_planner(ctx, box, prompt, done=set(), avoid=set(),
+                                   replanning=False)
+    steps = [step.model_dump() for step in new_plan.steps]
+    emit("plan_created", summary=f"Plan ({len(steps)} steps):",
+         lines=[step_line(s) for s in steps], steps=steps)
+    return Command(goto=_next(ctx), update={
+        "plan": steps, "usage": usage, "tokens": {"planner": usage},
+        **settings_update(state, ctx)})
+
+
+def review_plan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None
+                ) -> Command[Literal["execute", "plan", "replan", "finish"]]:
+    """Plan approval (``approve_plan``): plan-and-execute's review, with its decision kept
+    for the run report."""
+    command = pe_review_plan(state, runtime, tools=tools)  # type: ignore[arg-type]
+    update = dict(command.update or {})
+    new = [s["id"] for s in state.get("plan") or [] if s["id"] not in (state.get("results") or {})]
+    answer = ("approve" if command.goto == "execute" and "plan" not in update else
+              "edit" if command.goto == "execute" else "reject")
+    update["decisions"] = [{"what": f"plan ({', '.join(new)})", "risk": "plan",
+                            "decision": answer,
+                            "reason": (update.get("failures") or [{}])[-1].get("error", "")}]
+    return Command(goto=command.goto, update=update)
+
+
+def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None
+           ) -> Command[Literal["review_plan", "execute", "reflect_report"]]:
+    """Plan only what failed again, keeping every step that succeeded."""
+    ctx = get_context(runtime)
+    box = toolbox_for(ctx, tools)
+    results = state.get("results") or {}
+    failures = state.get("failures") or []
+    in_plan = {s["id"] for s in state.get("plan") or []}
+    failed = [f for f in failures if f.get("step_id") in in_plan - set(results)]
+    rejected_plan = bool(failures) and failures[-1].get("kind") == "plan_rejected"
+    completed = "\n".join(f"- {sid} {r['tool']}({clip(r['args'], 100)}): "
+                          f"{clip(r.get('output'), 160)}" for sid, r in results.items())
+    problems = "\n".join(f"- {f['step_id']} {f['tool']}({clip(f.get('args'), 120)}): "
+                         f"{clip(f['evaluation']['issues'], 200)}" for f in failed)
+    if rejected_plan:
+        problems += f"\n- A person rejected the last plan: {failures[-1]['error']}"
+    prompt = prompts.REPLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"],
+                                             completed=completed or "(none)",
+                                             failed=problems.strip() or "(none)")
+    ids = {f["step_id"] for f in failures if f.get("step_id")}
+    new_plan, usage = _ask_planner(ctx, box, prompt, done=set(results),
+                                   avoid=ids - set(results), replanning=True)
+    steps = [step.model_dump() for step in new_plan.steps]
+    count = state.get("replans", 0) + (0 if rejected_plan else 1)
+    emit("replanned", summary=f"Replan #{count} ({len(steps)} new steps):",
+         lines=[step_line(s) for s in steps], replan=count, steps=steps)
+    kept = [s for s in state.get("plan") or [] if s["id"] in results]
+    update = {"plan": kept + steps, "replans": 0 if rejected_plan else 1, "usage": usage,
+              "tokens": {"planner": usage}}
+    return Command(goto=_next(ctx) if steps else "reflect_report", update=update)
+
+
+def build_graph(
+    *, tools: ExtraTools | None = None, name: str = "planning_agent"
+) -> StateGraph[State, Context, InputState, OutputState]:
+    """Return the uncompiled planning agent; compile it with your checkpointer.
+
+    Args:
+        tools: Tools to add to the built-in ones, by name, each with its declared risk.
+        name: The name a parent that adds it as a subgraph node gives it.
+    """
+
+    def use(node: Any) -> Any:  # nodes that build a toolbox get the extra tools
+        return with_tools(node, tools)
+
+    graph_builder = StateGraph(State, context_schema=Context, input_schema=InputState,
+                               output_schema=OutputState)
+    graph_builder.add_node(use(plan), retry_policy=MODEL_RETRY)
+    graph_builder.add_node(use(review_plan))
+    # execute runs tools (never retried); its model calls are grounded extractions
+    graph_builder.add_node(use(execute))
+    graph_builder.add_node("approve", partial(compiler_approve, tools=tools),
+                           input_schema=GateInput)
+    graph_builder.add_node(evaluate, retry_policy=MODEL_RETRY)
+    graph_builder.add_node(use(replan), retry_policy=MODEL_RETRY)
+    graph_builder.add_node(reflect_report, retry_policy=MODEL_RETRY)
+    graph_builder.add_node(use(prepare_delivery), retry_policy=MODEL_RETRY)
+    graph_builder.add_node(use(review_delivery))
+    graph_builder.add_node(use(deliver))  # runs the tool: never retried
+    graph_builder.add_node(finish)
+    graph_builder.add_edge(START, "plan")
+    graph_builder.add_edge("approve", "execute")
+    graph_builder.add_edge("deliver", "prepare_delivery")
+    graph_builder.set_finish_point("finish")
+    graph_builder.name = name  # type: ignore[attr-defined]
+    return graph_builder
+
+
+builder = build_graph()
+# The dev server sets no recursion limit (LangGraph's default is 25): give Studio runs the
+# CLI's; the Context limits still end every loop first.
+graph = builder.compile(name="Planning Agent").with_config(recursion_limit=RECURSION_LIMIT)

@@ -1,0 +1,135 @@
+"""The report: drafted and improved by the reflection loop, grounded in the results.
+
+``reflect_report`` calls the reflection loop (``reflection.reflect``: one copy of it, run
+as this node's subgraph, so its progress streams and its human review pauses this run)
+with the results as sources, each named by the step it came from. Its checks refuse a
+draft with a number no result holds; one more check here refuses a draft that claims it
+was sent or saved. A report that still fails a check is not used: the results speak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agent_graphs.actions import clip
+from agent_graphs.context import Context, get_context
+from agent_graphs.events import emit
+from agent_graphs.grounding import claimed_actions, missing_actions
+from agent_graphs.planning_agent import prompts
+from agent_graphs.planning_agent.report import sources_of, trace_figures
+from agent_graphs.planning_agent.settings import agent_settings
+from agent_graphs.planning_agent.state import State
+from agent_graphs.reflection.checks import CheckResult
+from agent_graphs.reflection.graph import reflect
+
+__all__ = ["ClaimsNoAction", "final_text", "finish", "reflect_report"]
+
+
+@dataclass(frozen=True)
+class ClaimsNoAction:
+    """The report must not say it was sent or saved: that happens after it, if at all."""
+
+    name: str = "claims_no_action"
+
+    def run(self, draft: str, sources: Sequence[Mapping[str, Any]]) -> CheckResult:
+        """Fail a draft that says something was emailed, sent or saved."""
+        claimed = claimed_actions(draft, {})
+        return CheckResult(not claimed, "no claims of actions" if not claimed else
+                           f"it says {', '.join(claimed)} happened; nothing was sent or "
+                           "saved yet: leave that out")
+
+
+def _from_results(results: Mapping[str, Any]) -> str:
+    """A report made of the results themselves, when no draft passed the checks."""
+    lines = []
+    for sid, r in results.items():
+        said = (f"{r['value']:g}" if isinstance(r.get("value"), float)
+                else clip(r.get("output"), 200))
+        where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
+        lines.append(f"- {sid} {r['tool']}: {said}{where}")
+    return "The results:\n" + "\n".join(lines)
+
+
+def reflect_report(
+    state: State, runtime: Runtime[Context]
+) -> Command[Literal["prepare_delivery", "finish"]]:
+    """Draft the report from the results and improve it in reflection rounds."""
+    results = state.get("results") or {}
+    if not results:
+        return Command(goto="finish")
+    out = reflect(prompts.REPORT_TASK.format(goal=state["goal"]), sources=sources_of(results),
+                  checks=[ClaimsNoAction()])
+    rounds = out.get("rounds") or []
+    best = out.get("best_draft", -1)
+    passed = any(r["draft"] == best and r["checks_passed"] for r in rounds) or (
+        bool(out.get("approved")) and not any(r["draft"] == best for r in rounds))
+    report = out.get("final_answer", "")
+    reason = out.get("reason", "")
+    if not passed or not report.strip():
+        report = _from_results(results)
+        reason += "; the returned draft failed its checks, so the report lists the results"
+    reflection = {"approved": out.get("approved", False), "reason": reason,
+                  "best_score": out.get("best_score"), "model_calls": out.get("model_calls", 0),
+                  "rounds": [{k: r[k] for k in ("draft", "score", "approved", "checks_passed",
+                                                "issues")} for r in rounds]}
+    emit("report_written", summary=f"report: {clip(reason, 160)}", level=1,
+         rounds=len(rounds), approved=reflection["approved"])
+    update = {"report": report, "reflection": reflection, "usage": out.get("usage") or {},
+              "tokens": {"reflection (writer, critic)": out.get("usage") or {}}}
+    ctx = get_context(runtime)
+    go: Literal["prepare_delivery", "finish"] = (
+        "prepare_delivery" if agent_settings(ctx).agent_deliver else "finish")
+    return Command(goto=go, update=update)
+
+
+def final_text(state: Mapping[str, Any], report: str) -> str:
+    """The report followed by the sources of its figures and the steps behind it."""
+    results = state.get("results") or {}
+    traces = [t for t in trace_figures(report, results, state.get("goal", "")) if t.step]
+    lines = [report.rstrip(), "", "Sources:"]
+    lines += [f"- {t.figure}: step {t.step}, {t.source} (\"{clip(t.line, 100)}\")"
+              for t in traces]
+    lines += [f"- step {sid}: {r['tool']}({clip(r['args'], 80)})" for sid, r in results.items()
+              if not any(t.step == sid for t in traces)]
+    return "\n".join(lines)
+
+
+def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Return the report with its sources, or say why the run stopped short."""
+    results = state.get("results") or {}
+    report = state.get("report") or ""
+    reason = state.get("stop_reason", "")
+    if not report:
+        why = reason or "no step succeeded, so there is nothing to report"
+        answer = f"Stopped before reaching the goal: {why}"
+        emit("finished", summary=f"failed: {clip(answer, 200)}", status="failed", answer=answer)
+        return {"final_answer": answer, "status": "failed"}
+    delivery = state.get("delivery") or {}
+    notes = []
+    for tool, outcome in delivery.items():
+        if outcome.get("rejected"):
+            notes.append(f"A person rejected the {tool} call ({outcome.get('error')}).")
+        elif outcome.get("ok"):
+            notes.append(f"{tool}: {clip(outcome.get('output'), 200)}")
+        else:
+            notes.append(f"{tool} failed: {clip(outcome.get('error'), 200)}")
+    done_actions = {f"deliver-{t}": o for t, o in delivery.items() if o.get("ok")}
+    rejected = [t for t, o in delivery.items() if o.get("rejected")]
+    owed = (missing_actions(state["goal"], done_actions, rejected)
+            if agent_settings(get_context(runtime)).agent_deliver else [])
+    failed_delivery = [t for t, o in delivery.items() if not o.get("ok") and not o.get("rejected")]
+    problems = [reason] if reason else []
+    problems += [f"the goal asks for {t} but it did not happen" for t in owed
+                 if t not in failed_delivery]
+    problems += [f"{t} failed" for t in failed_delivery]
+    answer = final_text(state, report) + ("\n\n" + "\n".join(notes) if notes else "")
+    status: Literal["done", "failed"] = "failed" if problems else "done"
+    if problems:
+        answer = f"Not everything the goal asks for was done: {'; '.join(problems)}.\n\n{answer}"
+    emit("finished", summary=f"{status}: {clip(report, 160)}", status=status, answer=answer)
+    return {"final_answer": answer, "status": status}
