@@ -10,12 +10,14 @@
   finished by whichever of three racing workers gets the thread: one email, one audit
   record, the approver's name on it. While the killed process still held the thread, a
   worker left it alone.
+- The async saver (the dev server's) continues a thread the sync one started.
 
 This module is also the child process: ``python -m tests.test_workers ...`` (see _child).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,8 +27,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from langgraph.types import Command
+
 from agent_graphs import cli
-from checkpoints import audit, list_threads, open_saver, thread_lock
+from agent_graphs.context import context_from
+from agent_graphs.graphs import compile_graph, run_config, saved_context
+from checkpoints import audit, list_threads, open_async_saver, open_saver, thread_lock
 from tests.procs.crash_child import EMAIL, MODELS, install_models
 from tools.email import read_outbox
 
@@ -225,6 +231,27 @@ def test_approved_then_killed_in_the_tool_is_finished_by_another_worker(
     [email] = read_outbox(tmp_path / "outbox.jsonl")
     assert {k: email[k] for k in EMAIL} == EMAIL
     assert [r.actor for r in _executed(database, "t-kill")] == ["ann"]
+
+
+def test_the_async_saver_continues_what_the_sync_one_started(tmp_path, database, capsys):
+    _start_waiting(database, tmp_path, "t-async", capsys)
+
+    async def approve() -> dict[str, Any]:
+        async with open_async_saver(database) as saver:
+            tup = await saver.aget_tuple({"configurable": {"thread_id": "t-async"}})
+            settings = saved_context(tup)
+            graph = compile_graph("plan_execute", saver)
+            config = run_config("t-async", graph_id="plan_execute", context=settings)
+            [pending] = (await graph.aget_state(config)).interrupts
+            with thread_lock("t-async", db=database):
+                await graph.ainvoke(Command(resume={pending.id: {"action": "approve",
+                                                                  "by": "bo"}}),
+                                    config, context=context_from(settings), durability="sync")
+            return (await graph.aget_state(config)).values
+
+    assert asyncio.run(approve())["status"] == "done"
+    assert len(read_outbox(tmp_path / "outbox.jsonl")) == 1
+    assert [r.actor for r in _executed(database, "t-async")] == ["bo"]
 
 
 if __name__ == "__main__":
