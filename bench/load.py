@@ -1,12 +1,12 @@
 """Load: many worker processes on one database, SQLite and PostgreSQL side by side.
 
 Run: ``python bench/load.py [--workers 4] [--threads 50] [--latency 0.2]
-[--backends sqlite,postgres]``. Writes the table to ``bench/results/load.md`` (only with
-the defaults).
+[--backends sqlite,postgres,postgres-async-commit]``. Writes the table to
+``bench/results/load.md`` (only with the defaults).
 
 Each backend gets ``--workers`` processes on one fresh database (SQLite: one WAL file;
-PostgreSQL: a server this script starts, with PostgreSQL's default durability settings,
-fsync on). Every process opens one saver and runs ``--threads`` threads of
+PostgreSQL: a server this script starts with tests/pg.py, PostgreSQL's default durability
+settings, fsync on; ``postgres-async-commit``: the same with ``synchronous_commit=off``). Every process opens one saver and runs ``--threads`` threads of
 ``plan_execute`` at once (one Python thread each), through the same pieces the CLI
 uses: ``thread_lock`` around every run and resume, ``durability="sync"``, the audit
 trail, the outbox. Every model call is a scripted reply after a fixed ``--latency``.
@@ -153,7 +153,8 @@ def _worker(args: argparse.Namespace) -> int:
         print("STARTED", flush=True)
         input()  # approve
         approved = phase(approve, theirs)
-        print(json.dumps({"worker": me, "model_calls": len(CALLS), "start_s": started, "approve_s": approved, "errors": errors,
+        print(json.dumps({"worker": me, "model_calls": len(CALLS), "start_s": started,
+                          "approve_s": approved, "errors": errors,
                           "answered": answered, "entered": entered}), flush=True)
     return 0
 
@@ -290,8 +291,9 @@ def main() -> int:
     for r in rows:
         for sample in r["error_samples"]:
             print(f"{r['backend']} error: {sample}")
-    if (args.workers, args.threads, args.latency) == (4, 50, 0.2) and args.backends == p.get_default(
-            "backends"):
+    defaults = (args.workers, args.threads, args.latency, args.backends) == (
+        4, 50, 0.2, p.get_default("backends"))
+    if defaults:
         import psycopg  # for the server version line
 
         from tests.pg import find_bin

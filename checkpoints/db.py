@@ -16,7 +16,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from checkpoints import sqlite
 from checkpoints.sqlite import DB_ENV, db_path
 
-__all__ = ["DB_ENV", "DatabaseUnavailable", "db_target", "describe", "is_postgres", "open_async_saver", "open_saver"]
+__all__ = ["DB_ENV", "DatabaseUnavailable", "db_target", "describe", "is_postgres",
+           "open_async_saver", "open_saver"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 

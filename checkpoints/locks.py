@@ -7,8 +7,9 @@ Every process that runs a thread (``agent-graphs run``/``resume``/``worker``) ho
 lock while it does:
 
 - PostgreSQL: a session-level advisory lock (``pg_advisory_lock``) on a connection of its
-  own (from the process's shared pool; given back unlocked). The server drops it the moment that session ends, so a SIGKILLed worker leaves
-  its threads to the others (a lost machine: after the TCP keepalives, about a minute).
+  own (from the process's shared pool; given back unlocked). The server drops it the
+  moment that session ends, so a SIGKILLed worker leaves its threads to the others (a
+  lost machine: after the TCP keepalives, about a minute).
   The key hashes the schema with the thread id: advisory locks are per database, and the
   savers' tables follow ``search_path``, so two schemas are two sets of threads.
 - SQLite (one machine): ``flock`` on a small file per thread in ``<db>.locks/``; the
