@@ -66,6 +66,10 @@ def _inputs(state: State) -> dict[str, Any]:
     return {k: state[k] for k in ("goal", "env", "numbers", "tests") if k in state}
 
 
+def _env(state: State) -> Any:
+    return get_env(state.get("env") or "corpus")
+
+
 def _spent(state: State) -> tuple[int, int]:
     """Model calls and tokens this search has used (the thread may hold earlier runs)."""
     base = state.get("budget_base") or {}
@@ -92,7 +96,7 @@ def start(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     lats_settings(ctx)  # a bad setting fails here, before any model call
     if not isinstance(state.get("goal"), str) or not state["goal"].strip():
         raise ValueError("goal must be a non-empty string: the task to search for")
-    env = get_env(state.get("env") or "corpus")
+    env = _env(state)
     root_state, observation = env.start(_inputs(state))
     old = {nid: None for nid in state.get("tree") or {}}  # a new search on an old thread
     emit("lats_started", summary=f"tree search over {env.name}: {state['goal'][:120]}",
@@ -141,7 +145,7 @@ def expand(
     """Ask the policy for candidate actions at the selected node; add the new ones."""
     ctx = get_context(runtime)
     s = lats_settings(ctx)
-    env, box, inputs = get_env(state.get("env") or "corpus"), toolbox_for(ctx, tools), _inputs(state)
+    env, box, inputs = _env(state), toolbox_for(ctx, tools), _inputs(state)
     tree, nid = state["tree"], state["selected"]
     prompt = views.policy_prompt(env, inputs, box, tree, nid, s.lats_n_candidates)
     schema = candidates_schema(env.action_model(box), s.lats_n_candidates)
@@ -180,7 +184,7 @@ def approve(
     """Ask a person about each gated candidate; a rejection ends that branch."""
     ctx = get_context(runtime)
     s = lats_settings(ctx)
-    env, box = get_env(state.get("env") or "corpus"), toolbox_for(ctx, tools)
+    env, box = _env(state), toolbox_for(ctx, tools)
     tree = state["tree"]
     patch: T.Patch = {}
     for cid in state["new_ids"]:
@@ -191,7 +195,7 @@ def approve(
         path = [env.render(tree[p]["action"]) for p in T.path_to(tree, cid)[1:]]
         approved, rejection, _ = actions.review(
             box, prepared, why=node["action"].get("thought") or env.render(node["action"]),
-            goal=state["goal"], plan=path)  # type: ignore[arg-type]
+            goal=state["goal"], plan=path)
         if rejection is not None:
             patch.update(T.record_outcome(
                 cid, depth=node["depth"], observation=rejection["error"], state=None,
@@ -230,7 +234,7 @@ def evaluate(
     """Score each new node with the value model (in parallel), within the call budget."""
     ctx = get_context(runtime)
     s = lats_settings(ctx)
-    env, box, inputs = get_env(state.get("env") or "corpus"), toolbox_for(ctx, tools), _inputs(state)
+    env, box, inputs = _env(state), toolbox_for(ctx, tools), _inputs(state)
     tree = state["tree"]
     calls, _ = _spent(state)
     left = s.lats_max_model_calls - calls if s.lats_max_model_calls else len(tree)
@@ -281,7 +285,7 @@ def backpropagate(state: State, runtime: Runtime[Context]) -> Command[Literal["s
 
 def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Return the best trajectory, its value, the reflections and the answer."""
-    env = get_env(state.get("env") or "corpus")
+    env = _env(state)
     tree = state["tree"]
     path = T.best_trajectory(tree)
     last = tree[path[-1]]

@@ -104,9 +104,10 @@ class Verdict(BaseModel):
 
 def candidates_schema(action: type[BaseModel], n: int) -> type[BaseModel]:
     """Return a ``Candidates`` schema: 1 to ``n`` different actions of type ``action``."""
+    item: Any = action  # a class made at run time: a type to pydantic, a value to mypy
     return create_model(
         "Candidates",
         __doc__="Different next actions to try, the most promising first.",
-        actions=(list[action], Field(min_length=1, max_length=n, description=(
+        actions=(list[item], Field(min_length=1, max_length=n, description=(
             f"Up to {n} different next actions, the most promising first"))),
     )

@@ -253,7 +253,7 @@ def best_trajectory(tree: Mapping[str, dict]) -> list[str]:
     """Return the ids from the root to the best node found.
 
     A solved node wins; otherwise the best-scored terminal node (a finished answer);
-    otherwise follow the highest-valued child from the root down.
+    otherwise follow the highest-valued child from the root down, short of dead ends.
     """
     if (nid := solved_node(tree)) is not None:
         return path_to(tree, nid)
@@ -265,7 +265,8 @@ def best_trajectory(tree: Mapping[str, dict]) -> list[str]:
             return path_to(tree, best["id"])
     nid = ROOT
     while True:
-        kids = [c for c in tree[nid]["children"] if tree[c]["visits"] > 0]
+        kids = [c for c in tree[nid]["children"] if tree[c]["visits"] > 0
+                and not (tree[c]["terminal"] and not tree[c]["solved"])]
         if not kids:
             return path_to(tree, nid)
         nid = max(kids, key=lambda c: (tree[c]["value"], tree[c]["visits"]))

@@ -21,7 +21,8 @@ def test_answer_case_finishes_with_an_answer(checkpointer, dirs):
     values = graph.get_state(config).values
     assert values["status"] == "done", values["final_answer"]
     assert values["final_answer"] == "Acme Cloud Pro costs $199 per month."
-    assert [s["action"].split("(")[0] for s in values["trajectory"]] == ["search", "answer: Acme Cloud Pro costs $199 per month."]
+    steps = [s["action"] for s in values["trajectory"]]
+    assert steps[0].startswith("search(") and steps[1].startswith("answer: Acme Cloud Pro")
     assert values["settings"]["outbox"] == dirs["outbox"]
 
 

@@ -57,11 +57,11 @@ class Corpus:
 
     def action_model(self, toolbox: Any) -> type[BaseModel]:
         """ToolAction whose ``tool`` only admits the toolbox's names and 'answer'."""
-        names = tuple([*toolbox.names(), ANSWER])
+        names: Any = Literal[tuple([*toolbox.names(), ANSWER])]
         return create_model(
             "ToolAction", __base__=ToolAction,
-            tool=(Literal[names], Field(description="A tool's name, or 'answer' to give the "
-                                                    "final answer")))
+            tool=(names, Field(description="A tool's name, or 'answer' to give the final "
+                                           "answer")))
 
     def state_text(self, state: Any) -> str:
         """Nothing beyond the trajectory."""

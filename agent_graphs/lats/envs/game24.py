@@ -99,7 +99,9 @@ def solution(numbers: list[int | Fraction]) -> str | None:
 
 def fmt(value: Fraction) -> str:
     """Write a fraction the way a person would: ``5``, ``-3``, ``7/2``."""
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
 
 
 def parse_number(text: Any) -> Fraction:
@@ -110,7 +112,7 @@ def parse_number(text: Any) -> Fraction:
         raise ValueError(f"{text!r} is not a number") from None
 
 
-def start_state(numbers: list[Any]) -> list[dict[str, str]]:
+def start_state(numbers: Any) -> list[dict[str, str]]:
     """Return the root state for a puzzle (ValueError when it is not 2-6 numbers)."""
     if not isinstance(numbers, list | tuple) or not 2 <= len(numbers) <= 6:
         raise ValueError("game24 needs 'numbers': a list of 2 to 6 numbers, e.g. [4, 7, 8, 8]")
