@@ -54,7 +54,7 @@ def prepare_delivery(
         return Command(goto="finish")
     tool, box = owed[0], toolbox_for(ctx, tools)
     field, text = CONTENT[tool], final_text(state, state["report"])
-    listing = "\n".join(f"<result step='{sid}'>{clip(r.get('output'), 600)}</result>"
+    listing = "\n".join(f"<result step='{sid}'>{clip(r.get('output'), 1500)}</result>"
                         for sid, r in (state.get("results") or {}).items())
     prompt = prompts.DELIVERY_PROMPT.format(tool=tool, content=field, goal=state["goal"],
                                             results=listing, report=clip(state["report"], 800))

@@ -60,7 +60,10 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
     Figures are checked by the reflection loop's rule (``figures``): labels such as Q4 and
     small counts are not figures; a rounded figure matches the number it rounds.
     """
-    sources = sources_of(results)
+    # Values read with a verified quote first: that is the line the step stands for.
+    quoted = [{"source": f"{sid} {r.get('source', r.get('tool'))}", "text": r["quote"]}
+              for sid, r in results.items() if r.get("quote")]
+    sources = quoted + sources_of(results)
     traces: list[Trace] = []
     seen: set[str] = set()
     for fig in figures(text):
