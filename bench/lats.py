@@ -299,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the exploration-weight and max-asks sensitivity tables")
     parser.add_argument("--set", action="append", default=[],
                         help="override a LatsSettings field, e.g. lats_max_asks=2")
+    parser.add_argument("--local", type=int, default=0, metavar="N",
+                        help="instead: run the graph with the embedded model on N puzzles")
+    parser.add_argument("--local-budget", type=int, default=30,
+                        help="model calls per puzzle for --local")
     args = parser.parse_args(argv)
+    if args.local:
+        return run_local(args.local, args.local_budget)
     overrides = {k: type(getattr(LatsSettings(), k))(v)
                  for k, v in (item.split("=", 1) for item in args.set)}
     started = time.perf_counter()
@@ -318,8 +324,74 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.subset and not overrides and set(methods) == set(METHODS) and not args.no_sweep:
-        RESULTS.write_text(text)
-        print(f"written to {RESULTS}")
+        save(text, local=False)
+    return 0
+
+
+LOCAL_HEADING = "## The graph with the embedded model"
+
+
+def save(text: str, *, local: bool) -> None:
+    """Write the simulated part or the embedded-model part of the results, keeping the other."""
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    simulated, _, embedded = old.partition("\n" + LOCAL_HEADING)
+    embedded = LOCAL_HEADING + embedded if embedded else ""
+    if local:
+        RESULTS.write_text(simulated.rstrip() + "\n\n" + text)
+    else:
+        RESULTS.write_text(text.rstrip() + ("\n\n" + embedded if embedded else "\n"))
+    print(f"written to {RESULTS}")
+
+
+def run_local(n: int, budget: int) -> int:
+    """Run the LATS graph itself, every role on the embedded model, on ``n`` puzzles."""
+    import tempfile
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent_graphs.lats.graph import builder
+    from agent_graphs.lats.settings import LatsContext
+
+    chosen = random.Random(0).sample(puzzles(), n)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        ctx = LatsContext(model="local", workspace=folder, outbox=f"{folder}/outbox.jsonl",
+                          lats_max_model_calls=budget)
+        for i, puzzle in enumerate(chosen):
+            config = {"configurable": {"thread_id": f"local-{i}"}, "recursion_limit": 500}
+            started = time.perf_counter()
+            try:
+                graph.invoke({"goal": "Make 24", "env": "game24", "numbers": list(puzzle)},
+                             config, context=ctx, durability="exit")
+                error = ""
+            except Exception as err:  # noqa: BLE001 - reported in the table
+                error = f"{type(err).__name__}: {err}"[:120]
+            seconds = time.perf_counter() - started
+            values = graph.get_state(config).values
+            tree = values.get("tree") or {}
+            moves_made = [node for node in tree.values() if node["depth"] > 0]
+            illegal = sum(node["observation"].startswith("illegal") for node in moves_made)
+            rows.append((puzzle, values.get("status", "error"), values.get("model_calls", 0),
+                         sum((values.get("usage") or {}).values()), len(moves_made), illegal,
+                         seconds, error or values.get("final_answer", "")))
+            print(rows[-1], flush=True)
+    lines = [LOCAL_HEADING, "",
+             f"{date.today().isoformat()} · `python bench/lats.py --local {n}` · every role on "
+             f"`local` (Qwen2.5-Coder-0.5B-Instruct, Q4_K_M, llama.cpp, one request at a "
+             f"time) · budget {budget} model calls per puzzle, other LATS settings default · "
+             "puzzles drawn with `random.Random(0)`.", "",
+             "| puzzle | status | model calls | tokens | moves tried | illegal | seconds | "
+             "answer |", "|---|---|---|---|---|---|---|---|"]
+    for puzzle, status, calls, tokens, tried, illegal, seconds, answer in rows:
+        short = " ".join(str(answer).split())[:90].replace("|", "/")
+        lines.append(f"| {' '.join(map(str, puzzle))} | {status} | {calls} | {tokens} | "
+                     f"{tried} | {illegal} | {seconds:.0f} | {short} |")
+    solved = sum(r[1] == "done" for r in rows)
+    lines += ["", f"Solved {solved} of {len(rows)}."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    save(text, local=True)
     return 0
 
 

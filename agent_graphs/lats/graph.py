@@ -25,6 +25,7 @@ pure functions of ``tree.py``, which ``bench/lats.py`` runs without LangGraph.
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -243,8 +244,11 @@ def evaluate(
     def judge(cid: str) -> tuple[Any, dict, int]:
         return _ask(ctx, "value", Verdict, views.value_prompt(env, inputs, box, tree, cid))
 
+    # Each call runs in a copy of this node's context, so the run's callbacks and stream
+    # writer (progress events) follow it into the worker thread.
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(ids)))) as pool:
-        verdicts = list(pool.map(judge, ids))
+        futures = [pool.submit(contextvars.copy_context().run, judge, cid) for cid in ids]
+        verdicts = [f.result() for f in futures]
     patch: T.Patch = {}
     usage: dict[str, int] = {}
     for cid, (verdict, used, _n) in zip(ids, verdicts, strict=True):

@@ -315,3 +315,18 @@ def test_the_game24_verifier_is_exact():
     assert env.answer(state, None, "", True) == "(8 / (3 - (8 / 3))) = 24"
     bad = env.act(state, {"left": "5", "op": "+", "right": "1"})
     assert bad.terminal and bad.solved is False and "not among the numbers" in bad.observation
+
+
+def _mute(messages, bound):
+    return "I would rather not say."  # no Verdict call: a malformed answer
+
+
+def test_an_unusable_value_answer_is_neutral_counted_and_reported(checkpointer, tmp_path):
+    install(fallbacks={"policy": g24_policy, "value": _mute})
+    ctx = context(tmp_path, lats_n_candidates=3, lats_max_iterations=1)
+    values, events = run(checkpointer, game(4, 7, 8, 8), ctx)
+    tree = values["tree"]
+    assert [tree[c]["score"] for c in tree["0"]["children"]] == [0.5, 0.5, 0.5]
+    assert values["model_calls"] == 1 + 3 * 2  # each value call retried once
+    # the event comes from the evaluation's worker threads, yet reaches the stream
+    assert len(summaries(events, "lats_model_error")) == 3
