@@ -330,3 +330,13 @@ def test_an_unusable_value_answer_is_neutral_counted_and_reported(checkpointer, 
     assert values["model_calls"] == 1 + 3 * 2  # each value call retried once
     # the event comes from the evaluation's worker threads, yet reaches the stream
     assert len(summaries(events, "lats_model_error")) == 3
+
+
+def test_a_low_recursion_limit_ends_the_search_gracefully(tmp_path):
+    install(fallbacks={"policy": g24_blind_policy, "value": hopeful_value})
+    graph = builder.compile()
+    values = graph.invoke(game(1, 1, 1, 1), {"recursion_limit": 20},
+                          context=context(tmp_path, lats_max_model_calls=0))
+    assert values["status"] == "failed"
+    assert values["final_answer"].startswith(
+        "Stopped before reaching the goal: the run's recursion limit is nearly used up")
