@@ -48,6 +48,11 @@ EXIT_BUSY = 4
 # just died: PostgreSQL frees its lock when it notices the closed session (milliseconds).
 LOCK_WAIT = 5.0
 
+_REPORT_HELP = ("write the run report (Markdown: the plan as a diagram with each task's status "
+                "and duration, approvals, reflection rounds, tokens per role, the source of "
+                "each figure) to PATH when the command ends, paused or not")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="agent-graphs", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--input", metavar="JSON", type=json.loads, default={},
                      help="more input fields for graphs that take them, e.g. '{\"sources\": [...]}'")
     run.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    run.add_argument("--report", metavar="PATH", help=_REPORT_HELP)
     add_context_flags(run)
 
     res = sub.add_parser("resume", help="continue a paused or interrupted thread")
@@ -83,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--by", metavar="NAME",
                      help="who decides, for the audit trail (default: your OS user name)")
     res.add_argument("--json", action="store_true")
+    res.add_argument("--report", metavar="PATH", help=_REPORT_HELP)
     add_context_flags(res)
 
     threads = sub.add_parser("threads", help="list threads in the database")
@@ -156,6 +163,18 @@ def _drive(graph: Any, payload: Any, config: Any, overrides: dict, out: Output) 
     return EXIT_OK if snapshot.values.get("status") == "done" else EXIT_FAILED
 
 
+def _report(args: argparse.Namespace, graph: Any, config: Any, code: int) -> int:
+    """Write the run report if ``--report`` asked for it; return ``code`` unchanged."""
+    if getattr(args, "report", None):
+        from agent_graphs.planning_agent.report import write_report
+
+        thread = config["configurable"]["thread_id"]
+        path = write_report(graph.get_state(config).values, args.report,
+                            audit.read(thread_id=thread, path=db_target(args.db)))
+        print(f"run report: {path}", file=sys.stderr)
+    return code
+
+
 def _resume_payload(args: argparse.Namespace) -> Any:
     by = args.by or who()
     if args.approve:
@@ -204,7 +223,8 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
             return EXIT_USAGE
         graph = compile_graph(args.graph, saver)
         config = run_config(thread, graph_id=args.graph, context=overrides)
-        return _drive(graph, {**args.input, "goal": args.goal}, config, overrides, out)
+        code = _drive(graph, {**args.input, "goal": args.goal}, config, overrides, out)
+        return _report(args, graph, config, code)
 
 
 def cmd_resume(args: argparse.Namespace, out: Output) -> int:
@@ -255,8 +275,9 @@ def cmd_resume(args: argparse.Namespace, out: Output) -> int:
             command = None  # crashed or stopped mid-run: continue from the last checkpoint
         else:
             out.final(args.thread, snapshot.values)
-            return EXIT_OK if snapshot.values.get("status") == "done" else EXIT_FAILED
-        return _drive(graph, command, config, overrides, out)
+            code = EXIT_OK if snapshot.values.get("status") == "done" else EXIT_FAILED
+            return _report(args, graph, config, code)
+        return _report(args, graph, config, _drive(graph, command, config, overrides, out))
 
 
 def cmd_threads(args: argparse.Namespace, out: Output) -> int:

@@ -125,7 +125,7 @@ def execute(
         emit("task_started", summary=f"start  {sid} {action['tool']}"
              f"({clip(action['args'], 100)})", step_id=sid, tool=action["tool"])
         outcome: dict[str, Any] = dict(actions.run(ctx, box, action))  # type: ignore[arg-type]
-        step = by_id.get(sid, {})
+        step: Mapping[str, Any] = by_id.get(sid, {})
         outcome |= {"description": step.get("description", ""),
                     "expected": step.get("expected_output", "")}
         if outcome["ok"] and sid in referenced:  # a later task needs its value: read it now

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from agent_graphs.figures import figures, unsupported_figures
 from agent_graphs.reflection.sources import parse_search
+from agent_graphs.reflection.state import Source
 
 __all__ = ["Trace", "render_report", "sources_of", "task_status", "trace_figures",
            "write_report"]
@@ -29,13 +30,13 @@ class Trace(NamedTuple):
     line: str
 
 
-def sources_of(results: Mapping[str, Any]) -> list[dict[str, str]]:
+def sources_of(results: Mapping[str, Any]) -> list[Source]:
     """The facts a report may use: each document a search found, each other result.
 
     Ids say which step a fact came from (``s2.d1``: step s2's first document), so the
     writer, the critic and the run report all name the step behind a figure.
     """
-    sources: list[dict[str, str]] = []
+    sources: list[Source] = []
     for sid, r in results.items():
         output = str(r.get("output") or "")
         docs = parse_search(output) if r.get("tool") == "search" else []
