@@ -15,6 +15,7 @@ __all__ = ["GRAPHS", "compile_graph", "get_builder", "graph_roles", "run_config"
 GRAPHS: dict[str, str] = {
     "plan_execute": "agent_graphs.plan_execute.graph",
     "reflection": "agent_graphs.reflection.graph",
+    "planning_agent": "agent_graphs.planning_agent.graph",
 }
 """Graph id -> module exporting ``build_graph``, ``builder`` (uncompiled) and ``graph``
 (compiled without a checkpointer, for langgraph dev)."""

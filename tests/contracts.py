@@ -19,6 +19,7 @@ from tests.fakes import ScriptedChatModel
 CONTRACTS = {
     "plan_execute": "tests.plan_execute.contract",
     "reflection": "tests.reflection.contract",
+    "planning_agent": "tests.planning_agent.contract",
 }
 
 

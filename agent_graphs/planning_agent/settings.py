@@ -1,7 +1,7 @@
-"""Settings of the planning agent, to be merged into the shared ``Context`` (``agent_*``).
+"""Settings of the planning agent: fields of the shared ``Context`` (``agent_*``).
 
-Until they are, ``agent_settings(ctx)`` reads each field from ``ctx`` when it has it, else
-from the field's default (which reads ``AGENT_GRAPHS_AGENT_*`` first). The shared limits
+``agent_settings(ctx)`` reads them from any object that has them (a ``Context``), else
+from the defaults, which read ``AGENT_GRAPHS_AGENT_*`` first. The shared limits
 still apply: ``max_steps`` (tasks in one plan), ``max_replans``, ``tool_timeout``,
 ``approve_plan``, and the reflection loop's ``reflection_*`` settings for the report.
 """
