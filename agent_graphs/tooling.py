@@ -36,10 +36,11 @@ def toolbox_for(ctx: Context, extra_tools: ExtraTools | None = None) -> Toolbox:
 class CalculatorPlanArgs(BaseModel):
     """The calculator's arguments as a plan may write them: numbers and step references."""
 
-    # NOTE: the pattern becomes grammar on llama.cpp: a planner cannot write "Q2 - Q1"
-    # placeholders, only numbers and $ids of the steps that found them.
+    # NOTE: no character pattern: a small planner then writes "(Q2 - Q1) / Q1 * 100",
+    # which plan_execute links to the steps that look those figures up; numbers it makes
+    # up are refused by the plan check.
     expression: str = Field(
-        pattern=r"^[0-9.+\-*/() ${}s]+$", max_length=200,
+        max_length=200,
         description="Arithmetic over numbers and earlier results, e.g. ($s2 - $s1) / $s1 * 100",
     )
 

@@ -54,3 +54,27 @@ def test_plan_and_execute_reaches_its_end_on_the_local_model(tmp_path):
     assert state.values["status"] in {"done", "failed"}
     assert state.values["final_answer"].strip()
     assert state.values["usage"]["output_tokens"] > 0
+
+
+def test_the_readme_demo_goal_is_answered_right_by_the_default_model(tmp_path):
+    """The README's first command, in-process: the default embedded model must find both
+    quarters, compute the growth with the calculator, and answer 41.3% (within 0.1)."""
+    from agent_graphs.figures import figures
+
+    goal = ("Find Acme's total revenue in Q1 2025 and in Q2 2026, then compute the growth "
+            "in percent.")
+    context = {"model": "local", "planner_model": "local", "executor_model": "local",
+               "critic_model": "local", "workspace": str(tmp_path / "ws"),
+               "outbox": str(tmp_path / "outbox.jsonl")}
+    with open_saver(tmp_path / "db.sqlite") as saver:
+        graph = compile_graph("plan_execute", saver)
+        config = run_config("demo", graph_id="plan_execute", context=context)
+        graph.invoke({"goal": goal}, config, context=context, durability="sync")
+        values = graph.get_state(config).values
+    assert values["status"] == "done", values["final_answer"]
+    growth = (13.00 - 9.20) / 9.20 * 100
+    assert any(abs(float(f.digits) - growth) <= 0.1 for f in figures(values["final_answer"])), \
+        values["final_answer"]
+    # the number came from the calculator, over values read from the two reports
+    computed = [r for r in values["results"].values() if r["tool"] == "calculator"]
+    assert computed and abs(computed[-1]["value"] - growth) <= 0.01

@@ -14,17 +14,19 @@ with as few model calls as the facts allow.
 from __future__ import annotations
 
 import ast
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from agent_graphs.context import Context
 from agent_graphs.grounding import extract
 from agent_graphs.models import chat_model
-from agent_graphs.plans import references
+from agent_graphs.plans import Plan, references
 from tools import RISKS, Toolbox, ToolError
 from tools.calculator import FUNCTIONS, NAMES
 
-__all__ = ["bind_references", "judge", "planned_args_ready", "value_of"]
+__all__ = ["bind_references", "judge", "link_placeholders", "planned_args_ready", "value_of"]
 
 _NO_HITS = "No documents matched"
 
@@ -112,3 +114,50 @@ def judge(outcome: Mapping[str, Any]) -> tuple[bool, str] | None:
     if outcome["tool"] == "calculator" and _number(output) is None:
         return False, f"the calculator gave no number: {output}"
     return True, ""
+
+
+_OPERAND = re.compile(r"[A-Za-z_$][\w$ ]*[\w$]|[A-Za-z_$]")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def link_placeholders(plan: Plan) -> Plan:
+    """Turn placeholders in calculator expressions into ``$id`` references.
+
+    A small planner writes "(Q2 - Q1) / Q1 * 100" for "growth from the Q1 to the Q2
+    figure": each placeholder is replaced by the one earlier step whose description and
+    arguments share the most of its words ("Q2" -> the step that looked up Q2 2026), and
+    that step is added to depends_on. A placeholder that fits no step, or two equally,
+    stays as it is and fails as a placeholder would.
+    """
+    steps = list(plan.steps)
+    changed = False
+    for i, step in enumerate(steps):
+        expression = step.args.get("expression") if isinstance(step.args, dict) else None
+        if step.tool != "calculator" or not isinstance(expression, str):
+            continue
+        earlier = steps[:i]
+        words = {s.id: set(_TOKEN.findall(
+            f"{s.description} {s.expected_output} {json.dumps(s.args)}".lower()))
+            for s in earlier}
+        deps = list(step.depends_on)
+
+        def link(match: re.Match[str]) -> str:
+            text = match[0]
+            if text.startswith("$") or text in NAMES or text in FUNCTIONS:
+                return text
+            tokens = set(_TOKEN.findall(text.lower()))
+            scores = {sid: len(tokens & w) for sid, w in words.items()}
+            best = max(scores.values(), default=0)
+            winners = [sid for sid, n in scores.items() if n == best]
+            if best == 0 or len(winners) != 1:
+                return text
+            if winners[0] not in deps:
+                deps.append(winners[0])
+            return f"${winners[0]}"
+
+        linked = _OPERAND.sub(link, expression)
+        if linked != expression:
+            steps[i] = step.model_copy(update={"args": {**step.args, "expression": linked},
+                                               "depends_on": deps})
+            changed = True
+    return plan.model_copy(update={"steps": steps}) if changed else plan

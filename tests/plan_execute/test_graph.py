@@ -59,10 +59,39 @@ def test_references_bind_results_and_need_no_executor_or_critic(checkpointer, di
     assert values["usage"]["output_tokens"] > 0
 
 
+def test_a_placeholder_names_the_step_it_stands_for(checkpointer, dirs):
+    """A small planner's "(Q2 - Q1) / Q1 * 100" becomes references to the steps that
+    looked those quarters up, with the dependencies it forgot."""
+    fakes = install(
+        planner=[plan(step("s1", "calculator", {"expression": "9.2"}, desc="Q1 2025 revenue"),
+                      step("s2", "calculator", {"expression": "13"}, desc="Q2 2026 revenue"),
+                      step("s3", "calculator", {"expression": "(Q2 - Q1) / Q1 * 100"})),
+                 "Growth: 41.3%."],
+        executor=[],
+    )
+    graph, config, _ = run(checkpointer, dirs, goal="Growth from Q1 (9.2) to Q2 (13)?")
+    values = graph.get_state(config).values
+    assert values["status"] == "done", values["final_answer"]
+    assert values["plan"][2]["args"] == {"expression": "($s2 - $s1) / $s1 * 100"}
+    assert sorted(values["plan"][2]["depends_on"]) == ["s1", "s2"]
+    assert values["results"]["s3"]["output"] == "41.30434783"
+    assert fakes["executor"].calls == []
+
+
+def test_a_calculation_over_numbers_nobody_found_is_refused(checkpointer, dirs):
+    fakes = install(planner=[
+        plan(step("s1", "search", {"query": "Acme revenue Q1 2025"}),
+             step("s2", "calculator", {"expression": "(13.0 - 9.2) / 9.2 * 100"})),
+        plan(step("s1", "search", {"query": "Acme revenue Q1 2025"}))], executor=[])
+    with pytest.raises(ModelOutputError, match="computes with 13.0, 9.2"):
+        run(checkpointer, dirs, max_plan_attempts=1)
+    assert len(fakes["planner"].calls) == 1
+
+
 def test_incomplete_planned_args_go_to_the_executor_with_earlier_results(checkpointer, dirs):
     fakes = install(
         planner=[plan(step("s1", "calculator", {"expression": "2+3"}),
-                      step("s2", "calculator", {"expression": "s1*10"}, deps=["s1"])),
+                      step("s2", "calculator", {"expression": "x*10"}, deps=["s1"])),
                  "The answer is 50."],
         executor=[call("calculator", expression="5*10")],
     )
