@@ -372,7 +372,8 @@ def evaluate(
         more = any(s["id"] not in done for s in state["plan"])
         return Command(goto="execute" if more else "finish",
                        update={**update, "results": {sid: record}})
-    update["failures"] = [record]
+    # How many steps had succeeded by now: only a later success can stand in for this one.
+    update["failures"] = [{**record, "done_before": len(state.get("results") or {})}]
     if state.get("replans", 0) >= ctx.max_replans:
         reason = (f"step {sid} failed and the replan limit ({ctx.max_replans}) "
                   f"is reached: {verdict.issues}")
@@ -427,10 +428,12 @@ def replan(
 
 
 def _unresolved(state: State) -> list[Any]:
-    """Failed steps (not a person's no) whose tool no successful step used after all."""
-    used = {r["tool"] for r in (state.get("results") or {}).values()}
+    """Failed steps (not a person's no) that no later successful step of their tool
+    replaced: what they were for is still undone."""
+    done = list((state.get("results") or {}).values())
     return [f for f in state.get("failures") or []
-            if f.get("step_id") and not f.get("rejected") and f["tool"] not in used]
+            if f.get("step_id") and not f.get("rejected")
+            and not any(r["tool"] == f["tool"] for r in done[f.get("done_before", 0):])]
 
 
 def _why_not_done(state: State) -> str:
@@ -467,7 +470,7 @@ def _from_results(results: dict[str, Any]) -> str:
     """An answer made of the results themselves, when the model's would not be grounded."""
     lines = []
     for sid, r in results.items():
-        said = f"{r['value']:g}" if isinstance(r.get("value"), float) else clip(
+        said = f"{r['value']:.10g}" if isinstance(r.get("value"), float) else clip(
             r.get("output"), 200)
         where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
         lines.append(f"- {sid} {r['tool']}: {said}{where}")

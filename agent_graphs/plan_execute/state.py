@@ -41,6 +41,8 @@ class StepRecord(Outcome):
     """The exact line of the output an extracted value came from."""
     source: NotRequired[str]
     """The document that line is in."""
+    done_before: NotRequired[int]
+    """For a failure: how many steps had succeeded when it failed."""
     kind: NotRequired[str]
     """``plan_rejected`` for a plan a person turned down (no step ran)."""
 
