@@ -87,10 +87,11 @@ def plan_schema(
     tool's schema: the grammar then spells out every argument of every tool.
     """
     if isinstance(tools, Mapping):
+        literal: Any = Literal  # one literal type per tool, built at run time
         variants = [
             create_model(
                 f"{name.title().replace('_', '')}Step", __base__=Step,
-                tool=(Literal[name], Field(description="Name of the one tool this step calls")),
+                tool=(literal[name], Field(description="Name of the one tool this step calls")),
                 args=(schema, Field(description=Step.model_fields["args"].description)),
             )
             for name, schema in sorted(tools.items())
