@@ -78,7 +78,7 @@ def _plan_check(
 
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or allow_empty else ["the plan has no steps"]
-        plan = renumber(link_placeholders(plain(plan)), done)
+        plan = renumber(link_placeholders(plain(plan), done), done)
         planned = {step.tool for step in plan.steps}
         missing = [f"the goal asks for it: add a {tool} step" for tool in needs
                    if tool not in planned and (plan.steps or not allow_empty)]
@@ -126,7 +126,7 @@ def _ask_planner(
             "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",
             attempt=n, problem=problem, level=1),
     )
-    return renumber(link_placeholders(plain(new_plan)), done, avoid=avoid), usage
+    return renumber(link_placeholders(plain(new_plan), done), done, avoid=avoid), usage
 
 
 def _step_lines(steps: list[dict[str, Any]]) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from agent_graphs.context import Context
@@ -120,8 +120,9 @@ _OPERAND = re.compile(r"[A-Za-z_$][\w$ ]*[\w$]|[A-Za-z_$]")
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def link_placeholders(plan: Plan) -> Plan:
-    """Turn placeholders in calculator expressions into ``$id`` references.
+def link_placeholders(plan: Plan, done: Collection[str] = ()) -> Plan:
+    """Turn placeholders in calculator expressions into ``$id`` references, and make every
+    ``$id`` a step names (earlier in the plan, or in ``done``) one of its dependencies.
 
     A small planner writes "(Q2 - Q1) / Q1 * 100" for "growth from the Q1 to the Q2
     figure": each placeholder is replaced by the one earlier step whose description and
@@ -132,6 +133,16 @@ def link_placeholders(plan: Plan) -> Plan:
     steps = list(plan.steps)
     changed = False
     for i, step in enumerate(steps):
+        # A $id names the step it needs: that is the dependency, declared or not (the 0.5B
+        # model left depends_on empty three times running, feedback or not). A $id of a
+        # step that does not exist, or comes later, is still a plan error.
+        known = {s.id for s in steps[:i]} | set(done)
+        implied = [r for r in sorted(references(step.args))
+                   if r in known and r not in step.depends_on]
+        if implied:
+            step = steps[i] = step.model_copy(
+                update={"depends_on": [*step.depends_on, *implied]})
+            changed = True
         expression = step.args.get("expression") if isinstance(step.args, dict) else None
         if step.tool != "calculator" or not isinstance(expression, str):
             continue

@@ -337,3 +337,22 @@ def test_replan_reusing_a_completed_id_is_renumbered(checkpointer, dirs):
     assert values["plan"][2]["depends_on"] == ["s3"]
     assert values["plan"][2]["args"] == {"expression": "${s3}*2"}
     assert values["results"]["s1"]["output"] == "2" and values["results"]["s4"]["output"] == "6"
+
+
+def test_a_reference_declares_its_dependency(checkpointer, dirs):
+    """A small planner writes $s1 but leaves depends_on empty: the reference says it all."""
+    install(planner=[plan(step("s1", "calculator", {"expression": "2+3"}),
+                          step("s2", "calculator", {"expression": "$s1 * 10"})), "50"])
+    graph, config, events = run(checkpointer, dirs)
+    values = graph.get_state(config).values
+    assert values["status"] == "done" and values["plan"][1]["depends_on"] == ["s1"]
+    assert not any(e["event"] == "plan_rejected" for e in events)
+
+
+def test_a_reference_to_a_later_or_missing_step_is_still_a_plan_error(checkpointer, dirs):
+    install(planner=[plan(step("s1", "calculator", {"expression": "$s2 + 1"}),
+                          step("s2", "calculator", {"expression": "$s9 * 2"}))])
+    with pytest.raises(ModelOutputError) as err:
+        run(checkpointer, dirs, max_plan_attempts=1)
+    assert "refers to $s2 but does not list" in str(err.value)  # s2 comes later
+    assert "refers to $s9, which does not exist" in str(err.value)
