@@ -119,28 +119,37 @@ class StreamingScriptedChatModel(ScriptedChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         reply = self._reply(messages, kwargs)
-        pieces: list[AIMessageChunk] = []
-        for index, tc in enumerate(reply.tool_calls):
-            text = json.dumps(tc["args"])
-            for start in range(0, max(len(text), 1), self.chunk_chars):
-                first = start == 0
-                piece = text[start:start + self.chunk_chars]
-                pieces.append(AIMessageChunk(content="", tool_call_chunks=[{
-                    "name": tc["name"] if first else None, "args": piece,
-                    "id": tc["id"] if first else None, "index": index}]))
-        text = reply.text if not reply.tool_calls else ""
-        for start in range(0, len(text), self.chunk_chars):
-            pieces.append(AIMessageChunk(content=text[start:start + self.chunk_chars]))
-        pieces = pieces or [AIMessageChunk(content="")]
-        pieces[-1] = pieces[-1].model_copy(update={"usage_metadata": reply.usage_metadata})
         so_far = ""
-        for n, piece in enumerate(pieces):
+        for n, piece in enumerate(self._pieces(reply)):
             if self.on_chunk is not None:
                 self.on_chunk(n, so_far)
             so_far += "".join(c.get("args") or "" for c in piece.tool_call_chunks) or piece.text
             if run_manager:
                 run_manager.on_llm_new_token(piece.text, chunk=ChatGenerationChunk(message=piece))
             yield ChatGenerationChunk(message=piece)
+
+    def _pieces(self, reply: AIMessage) -> Iterator[AIMessageChunk]:
+        """Cut ``reply`` into chunks, lazily (the last one carries the usage)."""
+        usage = {"usage_metadata": reply.usage_metadata}
+        texts = [(i, tc, json.dumps(tc["args"])) for i, tc in enumerate(reply.tool_calls)]
+        parts = [(i, tc, text[k:k + self.chunk_chars], k == 0)
+                 for i, tc, text in texts for k in range(0, max(len(text), 1), self.chunk_chars)]
+        content = "" if reply.tool_calls else reply.text
+        cuts = [content[k:k + self.chunk_chars] for k in range(0, len(content), self.chunk_chars)]
+        total = len(parts) + len(cuts) or 1
+        n = 0
+        for index, tc, args, first in parts:
+            n += 1
+            piece = AIMessageChunk(content="", tool_call_chunks=[{
+                "name": tc["name"] if first else None, "args": args,
+                "id": tc["id"] if first else None, "index": index}])
+            yield piece.model_copy(update=usage) if n == total else piece
+        for text in cuts:
+            n += 1
+            piece = AIMessageChunk(content=text)
+            yield piece.model_copy(update=usage) if n == total else piece
+        if n == 0:
+            yield AIMessageChunk(content="", **usage)
 
 
 def bound_tool_names(kwargs: dict[str, Any]) -> list[str]:

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Literal, get_args
 
 from langchain_core.messages import HumanMessage
@@ -88,6 +88,14 @@ def _toolbox(ctx: Context, tools: ExtraTools | None) -> Toolbox:
     return _EXTENDED[key]
 
 
+@lru_cache(maxsize=32)
+def _schema(tools: tuple[str, ...], max_tasks: int, min_steps: int) -> tuple[Any, Any]:
+    """The Plan schema for these tools and its Step model (built once: pydantic is slow)."""
+    schema = plan_schema(tools, max_tasks, min_steps=min_steps)
+    [step_model] = get_args(schema.model_fields["steps"].annotation)
+    return schema, step_model
+
+
 def _line(step: Mapping[str, Any]) -> str:
     after = f" after {', '.join(step['depends_on'])}" if step["depends_on"] else ""
     return f"{step['id']} {step['tool']}({actions.clip(step['args'], 100)}){after}"
@@ -111,8 +119,7 @@ def _planner(
             feedback=state.get("feedback") or "the results do not answer the goal yet")
     earlier = {s["id"] for s in state.get("plan") or []}
     failed = {sid for sid, r in results.items() if not r["ok"]}
-    schema = plan_schema(box.names(), cs.compiler_max_tasks, min_steps=0 if rnd else 1)
-    [step_model] = get_args(schema.model_fields["steps"].annotation)
+    schema, step_model = _schema(tuple(box.names()), cs.compiler_max_tasks, 0 if rnd else 1)
 
     def make_check(started: Any) -> TaskCheck:
         return TaskCheck(step_model=step_model, tools=box.names(),

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Sequence
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
 
 from agent_graphs.llm import ModelOutputError, add_usage, usage_of
@@ -178,6 +180,12 @@ def _server(model: BaseChatModel) -> tuple[str, str] | None:
     return (str(base), str(getattr(model, "model_name", ""))) if base else None
 
 
+@lru_cache(maxsize=64)
+def _as_tool(schema: type[Plan]) -> dict[str, Any]:
+    """The schema as an OpenAI tool, converted once (a JSON schema takes milliseconds)."""
+    return convert_to_openai_tool(schema)
+
+
 def can_stream(model: BaseChatModel) -> bool:
     """True when ``model`` really streams tool calls (not just replays a whole answer)."""
     if getattr(model, "disable_streaming", False) in (True, "tool_calling"):
@@ -192,7 +200,7 @@ def _stream_answer(
     on_raw_step: Callable[[Any], None],
 ) -> tuple[str, dict[str, int]]:
     """Stream one forced ``Plan`` call; feed each completed step to ``on_raw_step``."""
-    runnable = model.bind_tools([schema], tool_choice=schema.__name__)
+    runnable = model.bind_tools([_as_tool(schema)], tool_choice=schema.__name__)
     parser = StepStream()
     usage: dict[str, int] = {}
     # NOTE: chunks are not summed into one message: each sum copies the text so far
@@ -211,7 +219,8 @@ def _whole_answer(
     on_raw_step: Callable[[Any], None],
 ) -> tuple[str, dict[str, int]]:
     """Ask for the whole plan in one reply, then hand over its steps in order."""
-    reply = model.bind_tools([schema], tool_choice=schema.__name__).invoke(list(messages))
+    reply = model.bind_tools([_as_tool(schema)], tool_choice=schema.__name__).invoke(
+        list(messages))
     calls = [c for c in getattr(reply, "tool_calls", []) if c["name"] == schema.__name__]
     text = json.dumps(calls[0]["args"]) if calls else ""
     steps = calls[0]["args"].get("steps") if calls else None
