@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,29 +26,28 @@ from agent_graphs.figures import figures, unsupported_figures
 from agent_graphs.llm import structured
 from tools.search import period_keys
 
-__all__ = ["Extraction", "Value", "asked_actions", "claimed_actions", "extract",
+__all__ = ["Extraction", "Value", "asked_actions", "candidates", "claimed_actions", "extract",
            "missing_actions", "unsupported_numbers"]
 
-EXTRACT_PROMPT = """Copy from the search result the one line that states: {what}
-Then give the number in that line as a plain number (no $, %, commas or words).
+EXTRACT_PROMPT = """<lines>
+{lines}
+</lines>
 
-<result>
-{result}
-</result>"""
+Which line above gives: {what}? Answer with its number and the value it states, as a \
+plain number (no $, %, commas or words)."""
 
 _HIT = re.compile(r"^\[\d+\] (?P<title>.*?) \(source: (?P<source>[^)]+)\)$", re.M)
 _WORD = re.compile(r"[a-z]{4,}")
 # Words a step description uses that say nothing about which line holds the value.
 _VAGUE = frozenset("""find look search what which acme company total give show list value
-number figure amount their from with that this year quarter fiscal""".split())
+number figure amount their from with that this year quarter fiscal compute""".split())
 
 
 class Extraction(BaseModel):
-    """A value read from a tool result, with the exact line it came from."""
+    """Which line of a tool result states the value, and the value it states."""
 
-    quote: str = Field(max_length=200, description="The line of the result that states the "
-                       "value, copied exactly")
-    value: float = Field(description="The number in that line, plain: no $, %, commas, units")
+    line: int = Field(ge=1, description="The number of the line that gives the value")
+    value: float = Field(description="The value that line states, plain: no $, %, commas, units")
 
 
 @dataclass(frozen=True)
@@ -57,12 +56,9 @@ class Value:
 
     value: float
     quote: str
+    """The exact line of the tool result the value is stated in."""
     source: str
-    """The document the quote is in (``sales-q1-2025.md``), or ``tool`` for a bare result."""
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.replace("**", "").replace("`", "").split()).lower()
+    """The document the line is in (``sales-q1-2025.md``), or ``tool`` for a bare result."""
 
 
 def _blocks(output: str) -> list[tuple[str, str, str]]:
@@ -75,60 +71,83 @@ def _blocks(output: str) -> list[tuple[str, str, str]]:
             for i, h in enumerate(heads)]
 
 
-def _problems(found: Extraction, what: str, output: str) -> tuple[list[str], str]:
-    """Check an extraction against the result; return (problems, the quote's source)."""
-    quote = _norm(found.quote)
-    if not quote:
-        return ["the quote is empty: copy the line that states the value"], ""
-    blocks = [b for b in _blocks(output) if quote in _norm(b[2]) or quote in _norm(b[0])]
-    if not blocks:
-        return [f"the quote {found.quote!r} does not occur in the result: copy a line "
-                "exactly as it is written"], ""
+def candidates(what: str, output: str) -> list[tuple[str, str]]:
+    """Lines of ``output`` that could state ``what``: (line, source), best first.
+
+    Only documents about the period ``what`` names (when the result says which), and only
+    lines with a figure that share a word with ``what`` (when it has telling words).
+    """
     wanted = set(period_keys(what))
+    blocks = _blocks(output)
     if wanted:
-        blocks = [b for b in blocks if wanted & set(period_keys(b[0]))] or blocks[:0]
-        if not blocks:
-            return [f"the quote comes from a document about another period; use the one "
-                    f"about {', '.join(sorted(wanted)).upper()}"], ""
-    value = Decimal(str(found.value))
-    if not any(abs(value - k) < Decimal("1e-9") for f in figures(found.quote)
-               for k in (f.digits, f.value)):
-        return [f"the value {found.value:g} is not the number in the quote {found.quote!r}"], ""
+        blocks = [b for b in blocks if wanted & set(period_keys(b[0]))]
     words = set(_WORD.findall(what.lower())) - _VAGUE
-    if words and not words & set(_WORD.findall(quote)):
-        return [f"the quote does not mention {' or '.join(sorted(words))}: copy the line "
-                "about that"], ""
-    return [], blocks[0][1]
+    found = []
+    for _title, source, text in blocks:
+        for line in text.splitlines():
+            line = line.strip().lstrip("-* ").strip()
+            if not any(not f.label for f in figures(line)):
+                continue
+            if words and not words & set(_WORD.findall(line.lower())):
+                continue
+            found.append((line, source, len(words & set(_WORD.findall(line.lower())))))
+    # The lines sharing most words first, then the shortest: "Total revenue: $9.20 million."
+    # before a note that mentions revenue on its way to another figure.
+    found.sort(key=lambda f: (-f[2], len(f[0])))
+    return [(line, source) for line, source, _ in found]
+
+
+def _stated(value: float, line: str) -> bool:
+    number = Decimal(str(value))
+    return any(abs(number - k) < Decimal("1e-9") for f in figures(line) if not f.label
+               for k in (f.digits, f.value))
 
 
 def extract(
-    model: BaseChatModel, *, what: str, output: str, attempts: int = 2
+    model: Callable[[], BaseChatModel], *, what: str, output: str, attempts: int = 2
 ) -> tuple[Value | None, str, dict[str, int]]:
-    """Read the value ``what`` describes out of a tool ``output``, grounded in a quote.
+    """Read the value ``what`` describes out of a tool ``output``, with its exact line.
+
+    The runtime picks the lines that could hold it (see :func:`candidates`). One line:
+    its figure is the value and no model is asked. Several: one small grammar-constrained
+    call picks a line and says its value, which must be a figure of that line.
+
+    Args:
+        model: Makes the chat model, only when one is needed.
+        what: The value wanted, in words (a step's description).
+        output: The tool result to read it from.
+        attempts: How many answers the model may give.
 
     Returns:
-        The value (None when no attempt gave a verifiable one), the last problem (empty
-        on success), and the tokens used.
+        The value (None when no verifiable one was found), the problem (empty on
+        success), and the tokens used.
     """
-    source: dict[str, str] = {}
+    lines = candidates(what, output)
+    if not lines:
+        return None, f"no line of the result states {what!r} with a figure", {}
+    if len(lines) == 1:
+        line, source = lines[0]
+        first = next(f for f in figures(line) if not f.label)
+        return Value(float(first.digits), line, source), "", {}
 
     def check(found: Extraction) -> list[str]:
-        problems, source["name"] = _problems(found, what, output)
-        return problems
+        if found.line > len(lines):
+            return [f"there are only {len(lines)} lines: pick one of 1-{len(lines)}"]
+        line = lines[found.line - 1][0]
+        if not _stated(found.value, line):
+            return [f"line {found.line} ({line!r}) does not state {found.value:g}: give the "
+                    "number as that line writes it"]
+        return []
 
-    # Only the documents about the period asked for, when the result says which: a
-    # shorter prompt is faster on a small model and leaves it fewer wrong lines to copy.
-    wanted = set(period_keys(what))
-    about = [b for b in _blocks(output) if wanted and wanted & set(period_keys(b[0]))]
-    shown = "\n\n".join(f"{title} (source: {src})\n{text.strip()}"
-                         for title, src, text in about) or output
-    prompt = EXTRACT_PROMPT.format(what=what, result=shown)
+    prompt = EXTRACT_PROMPT.format(
+        what=what, lines="\n".join(f"{i}. {line}" for i, (line, _) in enumerate(lines, 1)))
     try:
-        found, usage = structured(model, Extraction, [HumanMessage(prompt)],
+        found, usage = structured(model(), Extraction, [HumanMessage(prompt)],
                                   attempts=attempts, check=check)
     except Exception as err:  # noqa: BLE001 - the step fails with the reason, the run goes on
         return None, str(err), {}
-    return Value(found.value, found.quote.strip(), source["name"]), "", usage
+    line, source = lines[found.line - 1]
+    return Value(found.value, line, source), "", usage
 
 
 def unsupported_numbers(answer: str, results: Iterable[Any], goal: str = "") -> list[str]:

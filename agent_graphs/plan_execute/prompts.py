@@ -10,11 +10,11 @@ step for the final answer.
 Tools:
 {tools}
 
-Example. Goal: What is the total of Globex's Q3 and Q4 2025 revenue?
+Example. Goal: By how much did Globex's revenue grow from Q3 to Q4 2025, in percent?
 Plan: {{"steps": [
 {{"id": "s1", "description": "Find Globex total revenue in Q3 2025", "tool": "search", "args": {{"query": "Globex total revenue Q3 2025"}}, "depends_on": [], "expected_output": "Q3 2025 revenue"}},
 {{"id": "s2", "description": "Find Globex total revenue in Q4 2025", "tool": "search", "args": {{"query": "Globex total revenue Q4 2025"}}, "depends_on": [], "expected_output": "Q4 2025 revenue"}},
-{{"id": "s3", "description": "Add the two revenues", "tool": "calculator", "args": {{"expression": "$s1 + $s2"}}, "depends_on": ["s1", "s2"], "expected_output": "the total"}}]}}
+{{"id": "s3", "description": "Compute the growth from Q3 to Q4 in percent", "tool": "calculator", "args": {{"expression": "($s2 - $s1) / $s1 * 100"}}, "depends_on": ["s1", "s2"], "expected_output": "the growth in percent"}}]}}
 """
 
 PLANNER_PROMPT = _PLANNING_RULES + """

@@ -64,8 +64,8 @@ def bind_references(
         elif (number := _number(record.get("output"))) is not None:
             values[ref] = number
         else:
-            what = f"{record.get('description') or ''} {record.get('expected') or ''}".strip()
-            found, problem, used = extract(chat_model(ctx, "executor"), what=what,
+            what = str(record.get("description") or record.get("expected") or "")
+            found, problem, used = extract(lambda: chat_model(ctx, "executor"), what=what,
                                            output=str(record.get("output", "")))
             usage = {k: usage.get(k, 0) + used.get(k, 0) for k in {*usage, *used}}
             if found is None:

@@ -24,8 +24,8 @@ def _demo_plan():
              desc="Compute the growth in percent"))
 
 
-def _extract(quote: str, value: float):
-    return call("Extraction", quote=quote, value=value)
+def _extract(line: int, value: float):
+    return call("Extraction", line=line, value=value)
 
 
 def test_values_are_read_with_their_quote_and_the_calculator_does_the_arithmetic(
@@ -33,8 +33,9 @@ def test_values_are_read_with_their_quote_and_the_calculator_does_the_arithmetic
 ):
     fakes = install(
         planner=[_demo_plan(), "Revenue grew 41.3% from Q1 2025 to Q2 2026."],
-        executor=[_extract("Total revenue: $9.20 million.", 9.2),
-                  _extract("Total revenue: $13.00 million.", 13.0)],
+        # Q1 2025's report has one line about revenue: no model call. Q2 2026's has two
+        # (the total and a note): the model picks one, and says its value.
+        executor=[_extract(1, 13.0)],
         critic=[],
     )
     graph, config, _ = run(checkpointer, dirs, goal=GOAL)
@@ -48,42 +49,45 @@ def test_values_are_read_with_their_quote_and_the_calculator_does_the_arithmetic
     assert abs(s3["value"] - 41.304) < 0.001
     assert values["final_answer"] == "Revenue grew 41.3% from Q1 2025 to Q2 2026."
     assert fakes["critic"].calls == []  # every verdict came from the results themselves
-    # the extraction saw only the document about the period it asked for
-    assert "Q2 2026 Sales Results" not in fakes["executor"].calls[0][0].content
+    # the extraction saw only the candidate lines of the document about its period
+    prompt = fakes["executor"].calls[0][0].content
+    assert "1. Total revenue: $13.00 million." in prompt and "9.20" not in prompt
+    assert len(fakes["executor"].calls) == 1
 
 
-def test_a_quote_that_is_not_in_the_result_is_never_used(checkpointer, dirs):
+def test_a_value_its_line_does_not_state_is_never_used(checkpointer, dirs):
     fakes = install(
         planner=[_demo_plan(), plan(), "unused"],
-        executor=[_extract("Total revenue: $9.40 million.", 9.4),  # not what the report says
-                  _extract("Total revenue was 9.4 million", 9.4)],
+        executor=[_extract(1, 14.0), _extract(2, 13.0)],  # neither line states it
         critic=[],
     )
     graph, config, _ = run(checkpointer, dirs, goal=GOAL, max_replans=1)
     values = graph.get_state(config).values
     assert values["status"] == "failed"
     failure = values["failures"][0]
-    assert failure["step_id"] == "s3" and "no value for $s1" in failure["error"]
-    assert "does not occur in the result" in failure["error"]
+    assert failure["step_id"] == "s3" and "no value for $s2" in failure["error"]
+    assert "does not state 13" in failure["error"]
     # the model was told what was wrong before its second try
-    assert "does not occur in the result" in fakes["executor"].calls[1][-1].content
+    assert "does not state 14" in fakes["executor"].calls[1][-1].content
     assert "s3" not in values["results"]
 
 
-def test_a_quote_from_the_wrong_quarter_is_refused(checkpointer, dirs):
-    install(planner=[_demo_plan(), plan(), "unused"],
-            executor=[_extract("Total revenue: $9.95 million.", 9.95)] * 2, critic=[])
-    graph, config, _ = run(checkpointer, dirs, goal=GOAL, max_replans=1)
+def test_a_result_with_no_line_about_the_period_fails_the_step(checkpointer, dirs):
+    install(planner=[plan(
+        step("s1", "search", {"query": "Acme total revenue Q1 2031"},
+             desc="Find Acme total revenue in Q1 2031"),
+        step("s2", "calculator", {"expression": "$s1 * 2"}, deps=["s1"])), plan(), "unused"])
+    graph, config, _ = run(checkpointer, dirs, goal="Twice Acme's Q1 2031 revenue?",
+                           max_replans=1)
     values = graph.get_state(config).values
     assert values["status"] == "failed"
-    assert "another period" in values["failures"][0]["error"]
+    assert "no line of the result states" in values["failures"][0]["error"]
 
 
 def test_a_made_up_number_in_the_answer_is_replaced_by_the_results(checkpointer, dirs):
     fakes = install(
         planner=[_demo_plan(), "Revenue grew 40.8%.", "Revenue grew about 40.8 percent."],
-        executor=[_extract("Total revenue: $9.20 million.", 9.2),
-                  _extract("Total revenue: $13.00 million.", 13.0)],
+        executor=[_extract(1, 13.0)],
     )
     graph, config, _ = run(checkpointer, dirs, goal=GOAL)
     values = graph.get_state(config).values
