@@ -87,18 +87,12 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
 def _extraction(prompt: str) -> AIMessage:
-    what = prompt.split("states: ", 1)[1].split("\n", 1)[0]
-    result = prompt.split("<result>", 1)[1].rsplit("</result>", 1)[0]
-    period = re.search(r"Q[1-4] \d{4}", what)
-    blocks = re.split(r"\n(?=\[\d+\] )", result)
-    if period:
-        blocks = [b for b in blocks if period.group(0) in b.split("\n", 1)[0]] or blocks
-    words = set(_WORD.findall(what.lower()))
-    lines = [line.strip() for b in blocks for line in b.splitlines()[1:]
-             if _NUMBER.search(line)]
-    best = max(lines, key=lambda line: len(words & set(_WORD.findall(line.lower()))))
-    value = float(_NUMBER.findall(best)[0].replace(",", ""))
-    return call("Extraction", quote=best, value=value)
+    """Pick the first candidate line the runtime offers (it lists the best first) and
+    state its first figure."""
+    listed = prompt.split("<lines>", 1)[1].split("</lines>", 1)[0].strip().splitlines()
+    first = listed[0].split(". ", 1)[1]
+    value = float(_NUMBER.findall(first)[0].replace(",", ""))
+    return call("Extraction", line=1, value=value)
 
 
 def executor(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage:
