@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from agent_graphs.llm_compiler.planner import can_stream
-from agent_graphs.llm_compiler.settings import CompilerSettings, compiler_settings
 from agent_graphs.context import Context
 from agent_graphs.llm import ModelOutputError
+from agent_graphs.llm_compiler.planner import can_stream
+from agent_graphs.llm_compiler.settings import CompilerSettings, compiler_settings
 from tests.fakes import call, install
 from tests.llm_compiler.compiler_kit import (
     CONTEXT,
@@ -77,15 +76,19 @@ def test_a_model_that_cannot_stream_gets_its_whole_plan_scheduled_at_once(dirs):
     order: list[str] = []
     plan = [task("s1"), task("s2", deps=["s1"]), task("s3")]
     answer = planner(plan)
-    install(fallbacks={"planner": lambda m, b: (order.append("planner answered"), answer(m, b))[1],
-                       "joiner": joiner_finish})
+    def planner_answers(messages, bound):
+        order.append("planner answered")
+        return answer(messages, bound)
+
+    install(fallbacks={"planner": planner_answers, "joiner": joiner_finish})
     rec.behaviours = {"s1": lambda: order.append("s1 ran")}
     graph = rec.graph().compile(checkpointer=InMemorySaver())
     events = events_of(graph, {"goal": "g"}, _config(), {**CONTEXT, **dirs})
     assert order == ["planner answered", "s1 ran"]
     kinds = [e["event"] for e in events]
     # every task was handed over before the first one started
-    assert max(i for i, k in enumerate(kinds) if k == "task_planned") < kinds.index("task_started")
+    last_planned = max(i for i, k in enumerate(kinds) if k == "task_planned")
+    assert last_planned < kinds.index("task_started")
     assert graph.get_state(_config()).values["status"] == "done"
 
 
@@ -212,4 +215,3 @@ def test_the_graph_draws_its_routes():
     for edge in ("plan_and_schedule -.-> approve", "plan_and_schedule -.-> join",
                  "approve --> plan_and_schedule", "join -.-> plan_and_schedule"):
         assert edge in drawing, drawing
-    assert Path  # keep the import used where the file runs standalone
