@@ -378,7 +378,8 @@ def run_local(n: int, budget: int) -> int:
                          seconds, error or values.get("final_answer", "")))
             print(rows[-1], flush=True)
     lines = [LOCAL_HEADING, "",
-             f"{date.today().isoformat()} · `python bench/lats.py --local {n}` · every role on "
+             f"{date.today().isoformat()} · `python bench/lats.py --local {n} --local-budget "
+             f"{budget}` · every role on "
              f"`local` (Qwen2.5-Coder-0.5B-Instruct, Q4_K_M, llama.cpp, one request at a "
              f"time) · budget {budget} model calls per puzzle, other LATS settings default · "
              "puzzles drawn with `random.Random(0)`.", "",
