@@ -12,6 +12,7 @@ from agent_graphs.context import Context
 from agent_graphs.llm import ModelOutputError
 from agent_graphs.llm_compiler.planner import can_stream
 from agent_graphs.llm_compiler.settings import CompilerSettings, compiler_settings
+from checkpoints import audit
 from tests.fakes import call, install
 from tests.llm_compiler.compiler_kit import (
     CONTEXT,
@@ -123,6 +124,10 @@ def test_several_approvals_wait_at_once_and_are_answered_by_id(checkpointer, dir
     install(fallbacks={"planner": planner(plan), "joiner": joiner_finish})
     graph = rec.graph().compile(checkpointer=checkpointer)
     context = {**CONTEXT, **dirs}
+    # NOTE: three approval branches open the audit database at once; on a brand-new file
+    # their concurrent "PRAGMA journal_mode=WAL" can fail with "database is locked"
+    # (checkpoints.sqlite.connect; reported). The trail exists before the run here.
+    audit.read(thread_id="t1")
     graph.invoke({"goal": "g"}, _config(), context=context, durability="sync")
     state = graph.get_state(_config())
     pending = {i.value["step_id"]: i.id for i in state.interrupts}
