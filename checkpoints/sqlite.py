@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -30,7 +31,16 @@ def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
     """Open a connection to the checkpoint database with the project's pragmas."""
     conn = sqlite3.connect(db_path(path), check_same_thread=False, timeout=30)
     for pragma in _PRAGMAS:
-        conn.execute(pragma)
+        # NOTE: switching a new file to WAL takes a lock that SQLite does not wait for:
+        # two threads opening the same new database can see "database is locked" here.
+        for attempt in range(50):
+            try:
+                conn.execute(pragma)
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt == 49:
+                    raise
+                time.sleep(0.02)
     return conn
 
 

@@ -39,7 +39,11 @@ from agent_graphs.plan_execute.graph import review_plan as pe_review_plan
 from agent_graphs.planning_agent import prompts
 from agent_graphs.planning_agent.dag import evaluate, execute, step_line
 from agent_graphs.planning_agent.delivery import deliver, prepare_delivery, review_delivery
-from agent_graphs.planning_agent.report_stage import finish, reflect_report
+from agent_graphs.planning_agent.report_stage import (
+    REFLECT_REPORT_ROUTES,
+    finish,
+    reflect_report,
+)
 from agent_graphs.planning_agent.state import InputState, OutputState, State
 from agent_graphs.plans import Plan, plain, plan_schema, renumber, validate_plan
 from agent_graphs.schemas import settings_update
@@ -172,7 +176,8 @@ def build_graph(
                            input_schema=GateInput)
     graph_builder.add_node(evaluate, retry_policy=MODEL_RETRY)
     graph_builder.add_node(use(replan), retry_policy=MODEL_RETRY)
-    graph_builder.add_node(reflect_report, retry_policy=MODEL_RETRY)
+    graph_builder.add_node("reflect_report", reflect_report, retry_policy=MODEL_RETRY,
+                           destinations=REFLECT_REPORT_ROUTES)
     graph_builder.add_node(use(prepare_delivery), retry_policy=MODEL_RETRY)
     graph_builder.add_node(use(review_delivery))
     graph_builder.add_node(use(deliver))  # runs the tool: never retried

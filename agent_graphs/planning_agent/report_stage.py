@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langgraph.runtime import Runtime
+from langchain_core.runnables import RunnableLambda
+from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import Command
 
 from agent_graphs.actions import clip
@@ -25,7 +26,7 @@ from agent_graphs.planning_agent.report import sources_of, trace_figures
 from agent_graphs.planning_agent.settings import agent_settings
 from agent_graphs.planning_agent.state import State
 from agent_graphs.reflection.checks import CheckResult
-from agent_graphs.reflection.graph import reflect
+from agent_graphs.reflection.graph import areflect, reflect
 
 __all__ = ["ClaimsNoAction", "final_text", "finish", "reflect_report"]
 
@@ -55,15 +56,35 @@ def _from_results(results: Mapping[str, Any]) -> str:
     return "The results:\n" + "\n".join(lines)
 
 
-def reflect_report(
-    state: State, runtime: Runtime[Context]
-) -> Command[Literal["prepare_delivery", "finish"]]:
+def _report_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
     """Draft the report from the results and improve it in reflection rounds."""
-    results = state.get("results") or {}
-    if not results:
+    if not state.get("results"):
         return Command(goto="finish")
-    out = reflect(prompts.REPORT_TASK.format(goal=state["goal"]), sources=sources_of(results),
-                  checks=[ClaimsNoAction()])
+    task, sources = _report_task(state)
+    return _reflected(state, reflect(task, sources=sources, checks=[ClaimsNoAction()]))
+
+
+async def _areport_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
+    if not state.get("results"):
+        return Command(goto="finish")
+    task, sources = _report_task(state)
+    return _reflected(state, await areflect(task, sources=sources, checks=[ClaimsNoAction()]))
+
+
+# NOTE: one node, two bodies: the CLI runs graphs synchronously, `langgraph dev` runs them
+# asynchronously with an async checkpointer, which a nested loop can only use with ainvoke.
+reflect_report = RunnableLambda(_report_reflected, afunc=_areport_reflected,
+                                name="reflect_report")
+REFLECT_REPORT_ROUTES = ("prepare_delivery", "finish")
+
+
+def _report_task(state: State) -> tuple[str, Any]:
+    return (prompts.REPORT_TASK.format(goal=state["goal"]),
+            sources_of(state.get("results") or {}))
+
+
+def _reflected(state: State, out: dict[str, Any]) -> Command[Literal["prepare_delivery", "finish"]]:
+    results = state.get("results") or {}
     rounds = out.get("rounds") or []
     best = out.get("best_draft", -1)
     passed = any(r["draft"] == best and r["checks_passed"] for r in rounds) or (
@@ -81,7 +102,7 @@ def reflect_report(
          rounds=len(rounds), approved=reflection["approved"])
     update = {"report": report, "reflection": reflection, "usage": out.get("usage") or {},
               "tokens": {"reflection (writer, critic)": out.get("usage") or {}}}
-    ctx = get_context(runtime)
+    ctx = get_context(get_runtime(Context))
     go: Literal["prepare_delivery", "finish"] = (
         "prepare_delivery" if agent_settings(ctx).agent_deliver else "finish")
     return Command(goto=go, update=update)

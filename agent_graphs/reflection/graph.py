@@ -350,13 +350,29 @@ def reflect(
     pauses the parent and resumes it). Outside a graph pass ``context`` (a Context or a
     dict of settings).
     """
-    loop = build_graph(checks=checks).compile(name="reflection")
+    loop, payload = _loop(goal, draft, sources, checks)
+    return loop.invoke(payload, context=context)
+
+
+async def areflect(
+    goal: str, *, draft: str | None = None, sources: Sequence[Source] | None = None,
+    checks: Sequence[Check] = (), context: Any = None,
+) -> dict[str, Any]:
+    """:func:`reflect` for async nodes: a graph run with an async checkpointer (as
+    ``langgraph dev`` runs every graph) can only run a subgraph asynchronously."""
+    loop, payload = _loop(goal, draft, sources, checks)
+    return await loop.ainvoke(payload, context=context)
+
+
+def _loop(
+    goal: str, draft: str | None, sources: Sequence[Source] | None, checks: Sequence[Check]
+) -> tuple[Any, InputState]:
     payload: InputState = {"goal": goal}
     if draft is not None:
         payload["draft"] = draft
     if sources:
         payload["sources"] = list(sources)
-    return loop.invoke(payload, context=context)
+    return build_graph(checks=checks).compile(name="reflection"), payload
 
 
 builder = build_graph()

@@ -39,7 +39,7 @@ SCENARIOS = {
     # killed by SIGKILL while the executor fills in step s2's placeholder (s1 is done)
     "crash_start": dict(
         planner=[_plan(("s1", "calculator", {"expression": "6*7"}, []),
-                       ("s2", "calculator", {"expression": "s1+1"}, ["s1"]))],
+                       ("s2", "calculator", {"expression": "x+1"}, ["s1"]))],
         executor=[_die],
         critic=[],
     ),
