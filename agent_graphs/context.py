@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from agent_graphs.fields import ENV_PREFIX, default_model
 from agent_graphs.fields import setting as _setting
+from agent_graphs.lats.settings import LatsSettings
 from agent_graphs.planning_agent.settings import AgentSettings
 from agent_graphs.reflection.settings import ReflectionSettings
 
@@ -150,7 +151,7 @@ def get_context(runtime: Any) -> Context:
 
 
 @dataclass(kw_only=True)
-class Context(AgentSettings, ReflectionSettings, CoreSettings):
+class Context(LatsSettings, AgentSettings, ReflectionSettings, CoreSettings):
     """Settings for one run; Studio renders these as the graph's settings form.
 
     The shared settings come first, then each pattern's own (``reflection_*``...), all
@@ -161,6 +162,7 @@ class Context(AgentSettings, ReflectionSettings, CoreSettings):
         CoreSettings.__post_init__(self)
         ReflectionSettings.validate(self)
         AgentSettings.validate(self)
+        LatsSettings.validate(self)
 
 
 def context_from(overrides: dict[str, Any] | None = None) -> Context:

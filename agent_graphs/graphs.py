@@ -16,6 +16,7 @@ GRAPHS: dict[str, str] = {
     "plan_execute": "agent_graphs.plan_execute.graph",
     "reflection": "agent_graphs.reflection.graph",
     "planning_agent": "agent_graphs.planning_agent.graph",
+    "lats": "agent_graphs.lats.graph",
 }
 """Graph id -> module exporting ``build_graph``, ``builder`` (uncompiled) and ``graph``
 (compiled without a checkpointer, for langgraph dev)."""

@@ -20,6 +20,7 @@ CONTRACTS = {
     "plan_execute": "tests.plan_execute.contract",
     "reflection": "tests.reflection.contract",
     "planning_agent": "tests.planning_agent.contract",
+    "lats": "tests.lats.contract",
 }
 
 

@@ -11,9 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from agent_graphs.context import Context, _setting
+from agent_graphs.fields import setting as _setting
 
 __all__ = ["LatsContext", "LatsSettings", "lats_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``LatsContext`` was Context plus these settings; they are part of Context now.
+    if name == "LatsContext":
+        from agent_graphs.context import Context
+
+        return Context
+    raise AttributeError(name)
 
 
 @dataclass(kw_only=True)
@@ -62,6 +71,10 @@ class LatsSettings:
     )
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that is out of range."""
         for name in ("lats_n_candidates", "lats_max_depth", "lats_max_asks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -75,15 +88,6 @@ class LatsSettings:
             raise ValueError("lats_exploration_weight must not be negative")
         if self.lats_code_timeout <= 0:
             raise ValueError("lats_code_timeout must be positive")
-
-
-@dataclass(kw_only=True)
-class LatsContext(Context, LatsSettings):
-    """``Context`` plus the LATS settings, for runs that pass them until they are merged."""
-
-    def __post_init__(self) -> None:
-        Context.__post_init__(self)
-        LatsSettings.__post_init__(self)
 
 
 def lats_settings(ctx: Any) -> LatsSettings:
