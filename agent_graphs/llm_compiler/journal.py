@@ -16,19 +16,24 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-__all__ = ["Journal"]
+__all__ = ["LOOKAHEAD", "Journal"]
+
+LOOKAHEAD = 3
+"""Fresh positions in a row that end the read-back (writes in flight at a crash are few)."""
 
 
 class Journal:
     """Finished tasks written through a ``@task`` as they come, read back by content.
 
-    The first write is a marker alone. On a fresh attempt of the node it comes straight
-    back; on a resume, each call at a position an earlier attempt wrote returns what was
-    written there (outcomes, or that attempt's marker), whatever it is passed now: the
-    journal takes those outcomes and writes again at the next position, until its own
-    marker comes back. Only then is it ``replayed`` (the scheduler starts no task before:
-    a task finished in the crashed attempt must not run again). The same rule covers
-    writes that landed out of order before a crash.
+    The first writes are markers alone. On a fresh attempt of the node each comes
+    straight back; on a resume, each call at a position an earlier attempt wrote returns
+    what was written there (outcomes, or that attempt's marker), whatever it is passed
+    now: the journal takes those outcomes and writes again at the next position. LangGraph
+    persists writes in the background, so a crash can leave a gap (a later write on disk,
+    an earlier one not): reading stops only after ``LOOKAHEAD`` positions in a row came
+    back fresh. Only then is it ``replayed`` (the scheduler starts no task before: a task
+    finished in the crashed attempt must not run again). An old entry met later (a wider
+    gap) is still taken, and the write that met it is made again further on.
 
     One write is in flight at a time; outcomes that finish meanwhile go together in the
     next (group commit), so 200 tasks finishing at once cost a few writes, not 200.
@@ -50,6 +55,7 @@ class Journal:
         self.record, self.call_soon, self.restore = record, call_soon, restore
         self._on_replayed: Callable[[], None] | None = replayed
         self._pending: list[dict[str, Any]] = []
+        self._fresh = 0  # positions in a row that came back fresh while reading back
         self._inflight: tuple[str, list[dict[str, Any]], Future[Any]] | None = None
 
     def start(self) -> None:
@@ -94,13 +100,25 @@ class Journal:
         self._inflight = None
         entry = future.result()
         if entry.get("entry") != marker:
+            self._fresh = 0
             self.restore(entry.get("outcomes") or [])
             self._pending = batch + self._pending
             if resend:
                 self._send()  # even with nothing pending: our own marker must come back
             return
         if self._on_replayed is not None:
+            self._fresh += 1
+            if self._fresh < LOOKAHEAD:
+                if resend:
+                    self._send_marker()
+                return
             done, self._on_replayed = self._on_replayed, None
             done()
         if resend and self._pending:
             self._send()
+
+    def _send_marker(self) -> None:
+        """Probe the next position with a marker alone (outcomes wait until replayed)."""
+        pending, self._pending = self._pending, []
+        self._send()
+        self._pending = pending

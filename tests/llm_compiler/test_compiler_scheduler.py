@@ -253,15 +253,19 @@ def test_the_journal_reads_back_by_content_across_gaps_and_out_of_order_writes()
     pos, restored, replayed = _Positions(old), [], []
     log = Journal(pos.record, pos.call_soon, restored.extend, lambda: replayed.append(True))
     log.start()
+    log.add({"step_id": "x"})  # finished while reading back
     pos.drain()
-    assert [o["step_id"] for o in restored] == ["a"] and replayed == [True]
-    log.add({"step_id": "x"})  # lands on position 3: an old entry answers
-    pos.drain()
-    assert [o["step_id"] for o in restored] == ["a", "c"]
-    assert pos.stored[4]["outcomes"] == [{"step_id": "x"}]  # written again further on
-    log.add({"step_id": "y"})
+    # read past the gap at 2 until LOOKAHEAD fresh positions in a row (4, 5, 6)
+    assert [o["step_id"] for o in restored] == ["a", "c"] and replayed == [True]
+    assert pos.stored[2]["outcomes"] == [{"step_id": "x"}]  # the first fresh position
+    assert [pos.stored[p]["outcomes"] for p in (4, 5, 6)] == [[], [], []]
+    pos.stored[8] = {"entry": "old-8", "outcomes": [{"step_id": "z"}]}  # a wider gap
+    log.add({"step_id": "y"})  # position 7
+    log.add({"step_id": "w"})  # position 8 answers with the old entry: w goes to 9
     log.flush()
-    assert pos.stored[5]["outcomes"] == [{"step_id": "y"}] and replayed == [True]
+    assert [o["step_id"] for o in restored] == ["a", "c", "z"]
+    assert pos.stored[7]["outcomes"] == [{"step_id": "y"}]
+    assert pos.stored[9]["outcomes"] == [{"step_id": "w"}] and replayed == [True]
 
 
 def test_a_plan_longer_than_the_limit_is_cut_not_refused():
