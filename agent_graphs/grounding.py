@@ -27,6 +27,7 @@ from agent_graphs.llm import structured
 from tools.search import period_keys
 
 __all__ = ["Extraction", "Value", "asked_actions", "candidates", "claimed_actions", "extract",
+           "missing_results",
            "missing_actions", "unsupported_numbers"]
 
 EXTRACT_PROMPT = """<lines>
@@ -97,9 +98,16 @@ def candidates(what: str, output: str) -> list[tuple[str, str]]:
     return [(line, source) for line, source, _ in found]
 
 
-def _stated(value: float, line: str) -> bool:
+_RATIO = re.compile(r"percent|%|growth|grow|rate|share|margin|change", re.I)
+
+
+def _stated(value: float, line: str, what: str = "") -> bool:
+    """True when ``line`` writes ``value`` as a figure of the kind ``what`` asks for: a
+    percentage only when it asks for a rate ("grew 30.7%" is not a revenue)."""
     number = Decimal(str(value))
-    return any(abs(number - k) < Decimal("1e-9") for f in figures(line) if not f.label
+    ratio = bool(_RATIO.search(what))
+    return any(abs(number - k) < Decimal("1e-9") for f in figures(line)
+               if not f.label and (ratio or "%" not in f.text and "percent" not in f.text)
                for k in (f.digits, f.value))
 
 
@@ -127,16 +135,19 @@ def extract(
         return None, f"no line of the result states {what!r} with a figure", {}
     if len(lines) == 1:
         line, source = lines[0]
-        first = next(f for f in figures(line) if not f.label)
+        first = next((f for f in figures(line) if not f.label
+                      and _stated(float(f.digits), line, what)), None)
+        if first is None:
+            return None, f"the only line about {what!r} gives no figure of that kind", {}
         return Value(float(first.digits), line, source), "", {}
 
     def check(found: Extraction) -> list[str]:
         if found.line > len(lines):
             return [f"there are only {len(lines)} lines: pick one of 1-{len(lines)}"]
         line = lines[found.line - 1][0]
-        if not _stated(found.value, line):
-            return [f"line {found.line} ({line!r}) does not state {found.value:g}: give the "
-                    "number as that line writes it"]
+        if not _stated(found.value, line, what):
+            return [f"line {found.line} ({line!r}) does not state {found.value:g} as {what!r} "
+                    "needs it: pick the line that gives it, and its number as written"]
         return []
 
     prompt = EXTRACT_PROMPT.format(
@@ -148,6 +159,15 @@ def extract(
         return None, str(err), {}
     line, source = lines[found.line - 1]
     return Value(found.value, line, source), "", usage
+
+
+def missing_results(answer: str, values: Mapping[str, float]) -> list[str]:
+    """Ids of ``values`` (a run's end results) that the answer does not state, rounded
+    at its precision or not: an answer must give what the run computed."""
+    found = [f for f in figures(answer) if not f.label]
+    return [sid for sid, value in values.items()
+            if not any(abs(f.digits - Decimal(str(value))) <= f.digits_quantum / 2
+                       or abs(f.value - Decimal(str(value))) <= f.quantum / 2 for f in found)]
 
 
 def unsupported_numbers(answer: str, results: Iterable[Any], goal: str = "") -> list[str]:

@@ -26,6 +26,7 @@ from agent_graphs.grounding import (
     asked_actions,
     claimed_actions,
     missing_actions,
+    missing_results,
     unsupported_numbers,
 )
 from agent_graphs.llm import ModelOutputError, add_usage, forced_tool_call, structured, usage_of
@@ -466,6 +467,16 @@ def _stopped(ctx: Context, state: State, reason: str) -> dict[str, Any]:
     return {"final_answer": answer, "status": "failed"}
 
 
+def _end_values(state: State) -> dict[str, float]:
+    """The run's last computation, unless a later step used it: what the run was for,
+    which the answer must give (numbers that only fed it need not be repeated)."""
+    results = state.get("results") or {}
+    used = {d for s in state.get("plan") or [] for d in s["depends_on"]}
+    computed = [(sid, r["value"]) for sid, r in results.items()
+                if r.get("tool") == "calculator" and isinstance(r.get("value"), float)]
+    return dict(computed[-1:]) if computed and computed[-1][0] not in used else {}
+
+
 def _from_results(results: dict[str, Any]) -> str:
     """An answer made of the results themselves, when the model's would not be grounded."""
     lines = []
@@ -509,11 +520,14 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         answer = reply.text.strip()
         made_up = unsupported_numbers(answer, known, state["goal"])
         claimed = claimed_actions(answer, results)
-        if answer and not made_up and not claimed:
+        left_out = missing_results(answer, _end_values(state))
+        if answer and not made_up and not claimed and not left_out:
             break
         problems.append(
             "Your answer was not used: "
             + (f"the numbers {', '.join(made_up)} appear in no result; " if made_up else "")
+            + "".join(f"it does not give step {sid}'s result "
+                      f"({results[sid]['value']:.10g}); " for sid in left_out)
             + (f"it says {', '.join(claimed)} happened, but no result records it; "
                if claimed else "")
             + ("it was empty; " if not answer else "")

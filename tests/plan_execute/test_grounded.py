@@ -134,3 +134,23 @@ def test_an_answer_claiming_an_action_that_never_ran_is_set_aside(checkpointer, 
     assert values["status"] == "done"
     assert values["final_answer"].startswith("The results:")
     assert "says send_email happened" in values["final_answer"]
+
+
+def test_an_answer_that_leaves_out_the_computed_result_is_set_aside(checkpointer, dirs):
+    install(planner=[_demo_plan(), "Growth was about 10.2%.", "Growth was 10.2%."],
+            executor=[_extract(1, 13.0)])
+    graph, config, _ = run(checkpointer, dirs, goal=GOAL)
+    answer = graph.get_state(config).values["final_answer"]
+    assert answer.startswith("The results:") and "41.30434783" in answer
+    assert "does not give step s3's result" in answer
+
+
+def test_a_percentage_is_not_taken_for_an_amount(checkpointer, dirs):
+    """Q2 2026's note says revenue 'grew 30.7%': picking that line for the revenue is
+    refused, and the model is told why."""
+    fakes = install(planner=[_demo_plan(), "Revenue grew 41.3%."],
+                    executor=[_extract(2, 30.7), _extract(1, 13.0)])
+    graph, config, _ = run(checkpointer, dirs, goal=GOAL)
+    values = graph.get_state(config).values
+    assert values["status"] == "done" and values["results"]["s2"]["value"] == 13.0
+    assert "does not state 30.7" in fakes["executor"].calls[1][-1].content
