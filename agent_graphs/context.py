@@ -17,6 +17,7 @@ from typing import Any, Literal
 from agent_graphs.fields import ENV_PREFIX, default_model
 from agent_graphs.fields import setting as _setting
 from agent_graphs.lats.settings import LatsSettings
+from agent_graphs.llm_compiler.settings import CompilerSettings
 from agent_graphs.planning_agent.settings import AgentSettings
 from agent_graphs.reflection.settings import ReflectionSettings
 
@@ -151,7 +152,7 @@ def get_context(runtime: Any) -> Context:
 
 
 @dataclass(kw_only=True)
-class Context(LatsSettings, AgentSettings, ReflectionSettings, CoreSettings):
+class Context(CompilerSettings, LatsSettings, AgentSettings, ReflectionSettings, CoreSettings):
     """Settings for one run; Studio renders these as the graph's settings form.
 
     The shared settings come first, then each pattern's own (``reflection_*``...), all
@@ -163,6 +164,7 @@ class Context(LatsSettings, AgentSettings, ReflectionSettings, CoreSettings):
         ReflectionSettings.validate(self)
         AgentSettings.validate(self)
         LatsSettings.validate(self)
+        CompilerSettings.validate(self)
 
 
 def context_from(overrides: dict[str, Any] | None = None) -> Context:

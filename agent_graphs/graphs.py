@@ -17,6 +17,7 @@ GRAPHS: dict[str, str] = {
     "reflection": "agent_graphs.reflection.graph",
     "planning_agent": "agent_graphs.planning_agent.graph",
     "lats": "agent_graphs.lats.graph",
+    "llm_compiler": "agent_graphs.llm_compiler.graph",
 }
 """Graph id -> module exporting ``build_graph``, ``builder`` (uncompiled) and ``graph``
 (compiled without a checkpointer, for langgraph dev)."""

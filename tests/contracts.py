@@ -21,6 +21,7 @@ CONTRACTS = {
     "reflection": "tests.reflection.contract",
     "planning_agent": "tests.planning_agent.contract",
     "lats": "tests.lats.contract",
+    "llm_compiler": "tests.llm_compiler.contract",
 }
 
 

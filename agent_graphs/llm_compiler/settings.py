@@ -11,9 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from agent_graphs.context import Context, _setting
+from agent_graphs.fields import setting as _setting
 
 __all__ = ["CompilerContext", "CompilerSettings", "compiler_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``CompilerContext`` was Context plus these settings; they are part of Context now.
+    if name == "CompilerContext":
+        from agent_graphs.context import Context
+
+        return Context
+    raise AttributeError(name)
 
 
 @dataclass(kw_only=True)
@@ -46,15 +55,6 @@ class CompilerSettings:
             raise ValueError("compiler_max_concurrency must be at least 1")
         if self.compiler_max_tasks < 1:
             raise ValueError("compiler_max_tasks must be at least 1")
-
-
-@dataclass(kw_only=True)
-class CompilerContext(Context, CompilerSettings):
-    """``Context`` plus the LLM Compiler settings (for runs that pass them per run)."""
-
-    def __post_init__(self) -> None:
-        Context.__post_init__(self)
-        CompilerSettings.__post_init__(self)
 
 
 def compiler_settings(ctx: Any) -> CompilerSettings:
