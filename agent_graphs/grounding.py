@@ -72,8 +72,8 @@ def _blocks(output: str) -> list[tuple[str, str, str]]:
             for i, h in enumerate(heads)]
 
 
-def candidates(what: str, output: str) -> list[tuple[str, str]]:
-    """Lines of ``output`` that could state ``what``: (line, source), best first.
+def candidates(what: str, output: str) -> list[tuple[str, str, str]]:
+    """Lines of ``output`` that could state ``what``: (line, source, title), best first.
 
     Only documents about the period ``what`` names (when the result says which), and only
     lines with a figure that share a word with ``what`` (when it has telling words).
@@ -84,18 +84,18 @@ def candidates(what: str, output: str) -> list[tuple[str, str]]:
         blocks = [b for b in blocks if wanted & set(period_keys(b[0]))]
     words = set(_WORD.findall(what.lower())) - _VAGUE
     found = []
-    for _title, source, text in blocks:
+    for title, source, text in blocks:
         for line in text.splitlines():
             line = line.strip().lstrip("-* ").strip()
             if not any(not f.label for f in figures(line)):
                 continue
             if words and not words & set(_WORD.findall(line.lower())):
                 continue
-            found.append((line, source, len(words & set(_WORD.findall(line.lower())))))
+            found.append((line, source, title, len(words & set(_WORD.findall(line.lower())))))
     # The lines sharing most words first, then the shortest: "Total revenue: $9.20 million."
     # before a note that mentions revenue on its way to another figure.
-    found.sort(key=lambda f: (-f[2], len(f[0])))
-    return [(line, source) for line, source, _ in found]
+    found.sort(key=lambda f: (-f[3], len(f[0])))
+    return [(line, source, title) for line, source, title, _ in found]
 
 
 _RATIO = re.compile(r"percent|%|growth|grow|rate|share|margin|change", re.I)
@@ -134,7 +134,7 @@ def extract(
     if not lines:
         return None, f"no line of the result states {what!r} with a figure", {}
     if len(lines) == 1:
-        line, source = lines[0]
+        line, source, _ = lines[0]
         first = next((f for f in figures(line) if not f.label
                       and _stated(float(f.digits), line, what)), None)
         if first is None:
@@ -150,14 +150,17 @@ def extract(
                     "needs it: pick the line that gives it, and its number as written"]
         return []
 
-    prompt = EXTRACT_PROMPT.format(
-        what=what, lines="\n".join(f"{i}. {line}" for i, (line, _) in enumerate(lines, 1)))
+    # Each line with its document's title: a line that repeats the period ("Q2 2026 is
+    # the highest revenue quarter") must not look more relevant than the report's total.
+    prompt = EXTRACT_PROMPT.format(what=what, lines="\n".join(
+        f"{i}. [{title}] {line}" if title else f"{i}. {line}"
+        for i, (line, _, title) in enumerate(lines, 1)))
     try:
         found, usage = structured(model(), Extraction, [HumanMessage(prompt)],
                                   attempts=attempts, check=check)
     except Exception as err:  # noqa: BLE001 - the step fails with the reason, the run goes on
         return None, str(err), {}
-    line, source = lines[found.line - 1]
+    line, source, _ = lines[found.line - 1]
     return Value(found.value, line, source), "", usage
 
 

@@ -462,7 +462,8 @@ def _stopped(ctx: Context, state: State, reason: str) -> dict[str, Any]:
     if results:
         answer += f" Completed steps: {', '.join(results)}."
     if any(ctx.role_model(r).startswith("local") for r in ROLES):
-        answer += prompts.STRONGER_MODEL_TIP
+        larger = all(ctx.role_model(r) == "local:1.5b" for r in ROLES)
+        answer += prompts.STRONGER_REMOTE_TIP if larger else prompts.STRONGER_MODEL_TIP
     emit("finished", summary=f"failed: {clip(answer, 200)}", status="failed", answer=answer)
     return {"final_answer": answer, "status": "failed"}
 

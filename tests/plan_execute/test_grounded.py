@@ -51,7 +51,8 @@ def test_values_are_read_with_their_quote_and_the_calculator_does_the_arithmetic
     assert fakes["critic"].calls == []  # every verdict came from the results themselves
     # the extraction saw only the candidate lines of the document about its period
     prompt = fakes["executor"].calls[0][0].content
-    assert "1. Total revenue: $13.00 million." in prompt and "9.20" not in prompt
+    assert "1. [Q2 2026 Sales Results] Total revenue: $13.00 million." in prompt
+    assert "9.20" not in prompt
     assert len(fakes["executor"].calls) == 1
 
 

@@ -90,7 +90,7 @@ def _extraction(prompt: str) -> AIMessage:
     """Pick the first candidate line the runtime offers (it lists the best first) and
     state its first figure."""
     listed = prompt.split("<lines>", 1)[1].split("</lines>", 1)[0].strip().splitlines()
-    first = listed[0].split(". ", 1)[1]
+    first = listed[0].split(". ", 1)[1].split("] ", 1)[-1]
     value = float(_NUMBER.findall(first)[0].replace(",", ""))
     return call("Extraction", line=1, value=value)
 
