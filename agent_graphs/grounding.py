@@ -27,7 +27,7 @@ from agent_graphs.llm import structured
 from tools.search import period_keys
 
 __all__ = ["Extraction", "Value", "asked_actions", "candidates", "claimed_actions", "extract",
-           "missing_results",
+           "missing_results", "results_answer",
            "missing_actions", "unsupported_numbers"]
 
 EXTRACT_PROMPT = """<lines>
@@ -162,6 +162,18 @@ def extract(
         return None, str(err), {}
     line, source, _ = lines[found.line - 1]
     return Value(found.value, line, source), "", usage
+
+
+def results_answer(results: Mapping[str, Any]) -> str:
+    """An answer made of the results themselves, for when the model's is not grounded:
+    each step's value (with the line it came from) or a glimpse of its output."""
+    lines = []
+    for sid, r in results.items():
+        said = (f"{r['value']:.10g}" if isinstance(r.get("value"), float)
+                else " ".join(str(r.get("output", ""))[:200].split()))
+        where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
+        lines.append(f"- {sid} {r['tool']}: {said}{where}")
+    return "The results:\n" + "\n".join(lines)
 
 
 def missing_results(answer: str, values: Mapping[str, float]) -> list[str]:

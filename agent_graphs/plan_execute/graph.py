@@ -27,6 +27,7 @@ from agent_graphs.grounding import (
     claimed_actions,
     missing_actions,
     missing_results,
+    results_answer,
     unsupported_numbers,
 )
 from agent_graphs.llm import ModelOutputError, add_usage, forced_tool_call, structured, usage_of
@@ -478,17 +479,6 @@ def _end_values(state: State) -> dict[str, float]:
     return dict(computed[-1:]) if computed and computed[-1][0] not in used else {}
 
 
-def _from_results(results: dict[str, Any]) -> str:
-    """An answer made of the results themselves, when the model's would not be grounded."""
-    lines = []
-    for sid, r in results.items():
-        said = f"{r['value']:.10g}" if isinstance(r.get("value"), float) else clip(
-            r.get("output"), 200)
-        where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
-        lines.append(f"- {sid} {r['tool']}: {said}{where}")
-    return "The results:\n" + "\n".join(lines)
-
-
 def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Write the final answer from the results, or say why the run stopped.
 
@@ -534,7 +524,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             + ("it was empty; " if not answer else "")
             + "use only the results' figures and facts.")
     else:
-        answer = _from_results(results) + f"\n(The model's answer was set aside: "\
+        answer = results_answer(results) + f"\n(The model's answer was set aside: "\
             f"{problems[-1].removeprefix('Your answer was not used: ')})"
     for f in rejected:
         answer = f"A person rejected the {f['tool']} call ({f['error']}).\n" + answer

@@ -20,7 +20,7 @@ from langgraph.types import Command
 from agent_graphs.actions import clip
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
-from agent_graphs.grounding import claimed_actions, missing_actions
+from agent_graphs.grounding import claimed_actions, missing_actions, results_answer
 from agent_graphs.planning_agent import prompts
 from agent_graphs.planning_agent.report import sources_of, trace_figures
 from agent_graphs.planning_agent.settings import agent_settings
@@ -43,17 +43,6 @@ class ClaimsNoAction:
         return CheckResult(not claimed, "no claims of actions" if not claimed else
                            f"it says {', '.join(claimed)} happened; nothing was sent or "
                            "saved yet: leave that out")
-
-
-def _from_results(results: Mapping[str, Any]) -> str:
-    """A report made of the results themselves, when no draft passed the checks."""
-    lines = []
-    for sid, r in results.items():
-        said = (f"{r['value']:g}" if isinstance(r.get("value"), float)
-                else clip(r.get("output"), 200))
-        where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
-        lines.append(f"- {sid} {r['tool']}: {said}{where}")
-    return "The results:\n" + "\n".join(lines)
 
 
 def _report_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
@@ -92,7 +81,7 @@ def _reflected(state: State, out: dict[str, Any]) -> Command[Literal["prepare_de
     report = out.get("final_answer", "")
     reason = out.get("reason", "")
     if not passed or not report.strip():
-        report = _from_results(results)
+        report = results_answer(results)
         reason += "; the returned draft failed its checks, so the report lists the results"
     reflection = {"approved": out.get("approved", False), "reason": reason,
                   "best_score": out.get("best_score"), "model_calls": out.get("model_calls", 0),
