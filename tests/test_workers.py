@@ -107,7 +107,9 @@ def _spawn(tmp_path: Path, hook: str, *args: str) -> subprocess.Popen[str]:
 def _wait_for(proc: subprocess.Popen[str], word: str) -> None:
     assert proc.stdout is not None and proc.stderr is not None
     for line in proc.stdout:  # blocks on the child's output: no sleeping
-        if line.strip() == word:
+        # NOTE: "in": the tool thread's print can land inside a progress line the CLI's
+        # main thread is writing at the same moment (seen: a run hung waiting here).
+        if word in line:
             return
     raise AssertionError(f"child exited before {word}: {proc.wait()} {proc.stderr.read()}")
 
