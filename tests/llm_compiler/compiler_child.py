@@ -51,6 +51,10 @@ MAIL_PLAN = [task("s1", tool_name="calculator", args={"expression": "2+3"}),
 MAX_PROCESSES = 10
 
 
+_KILLING = threading.Lock()
+"""Held by the thread that writes the journal record and kills the process."""
+
+
 def _log(workdir: Path, text: str) -> None:
     with open(workdir / "calls.log", "a") as f:
         f.write(f"{os.getpid()} {text}\n")
@@ -98,11 +102,15 @@ def dag(workdir: str, seed: str, kill_after: str) -> int:
     real = SqliteSaver.put_writes
 
     def put_writes(self: Any, config: Any, writes: Any, task_id: str, *a: Any) -> Any:
-        result = real(self, config, writes, task_id, *a)
-        counted.extend(_journaled(writes))
-        if limit and len(counted) >= limit:
-            (root / "journaled.json").write_text(json.dumps(counted))
-            os.kill(os.getpid(), signal.SIGKILL)
+        # NOTE: writes are serialized here, so the record of what is on disk is exact when
+        # the process dies: two task threads once both wrote it, and a write could land
+        # after the record was taken.
+        with _KILLING:
+            result = real(self, config, writes, task_id, *a)
+            counted.extend(_journaled(writes))
+            if limit and len(counted) >= limit:
+                (root / "journaled.json").write_text(json.dumps(counted))
+                os.kill(os.getpid(), signal.SIGKILL)
         return result
 
     SqliteSaver.put_writes = put_writes  # type: ignore[method-assign]
