@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import field
-from typing import Any
+from dataclasses import field, fields
+from typing import Any, TypeVar
 
-__all__ = ["ENV_PREFIX", "default_model", "setting"]
+T = TypeVar("T")
+
+__all__ = ["ENV_PREFIX", "default_model", "section", "setting"]
 
 ENV_PREFIX = "AGENT_GRAPHS_"
 
@@ -53,3 +55,11 @@ def setting(
         default_factory=_env(name, default, cast),
         metadata={"description": f"{description} (env: {env})"},
     )
+
+
+def section(ctx: Any, cls: type[T]) -> T:
+    """Return ``cls`` (a pattern's settings) filled from ``ctx`` where it has the field,
+    else from the defaults (which read the environment): one reader for every pattern."""
+    given = {f.name: getattr(ctx, f.name) for f in fields(cls)  # type: ignore[arg-type]
+             if hasattr(ctx, f.name)}
+    return cls(**given)

@@ -8,9 +8,10 @@ context when it has them and falls back to these defaults (and the environment).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from agent_graphs.fields import section
 from agent_graphs.fields import setting as _setting
 
 __all__ = ["LatsContext", "LatsSettings", "lats_settings"]
@@ -92,5 +93,4 @@ class LatsSettings:
 
 def lats_settings(ctx: Any) -> LatsSettings:
     """Return the LATS settings of a run: ``ctx``'s ``lats_*`` values, else the defaults."""
-    given = {f.name: getattr(ctx, f.name) for f in fields(LatsSettings) if hasattr(ctx, f.name)}
-    return LatsSettings(**given)
+    return section(ctx, LatsSettings)

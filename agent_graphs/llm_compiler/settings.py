@@ -8,9 +8,10 @@ the shared ``tool_timeout``; the bound on replans is the shared ``max_replans``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from agent_graphs.fields import section
 from agent_graphs.fields import setting as _setting
 
 __all__ = ["CompilerContext", "CompilerSettings", "compiler_settings"]
@@ -63,6 +64,4 @@ def compiler_settings(ctx: Any) -> CompilerSettings:
     Raises:
         ValueError: A value is out of range.
     """
-    given = {f.name: getattr(ctx, f.name) for f in fields(CompilerSettings)
-             if hasattr(ctx, f.name)}
-    return CompilerSettings(**given)
+    return section(ctx, CompilerSettings)

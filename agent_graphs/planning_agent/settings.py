@@ -8,9 +8,10 @@ still apply: ``max_steps`` (tasks in one plan), ``max_replans``, ``tool_timeout`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from agent_graphs.fields import section
 from agent_graphs.fields import setting as _setting
 
 __all__ = ["AgentSettings", "agent_settings"]
@@ -45,6 +46,4 @@ def agent_settings(ctx: Any) -> AgentSettings:
     Raises:
         ValueError: A value is out of range.
     """
-    given = {f.name: getattr(ctx, f.name) for f in fields(AgentSettings)
-             if hasattr(ctx, f.name)}
-    return AgentSettings(**given)
+    return section(ctx, AgentSettings)

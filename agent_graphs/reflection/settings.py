@@ -7,9 +7,10 @@ else from the defaults, which read ``AGENT_GRAPHS_REFLECTION_*`` first.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from agent_graphs.fields import section
 from agent_graphs.fields import setting as _setting
 
 __all__ = ["BUILTIN_CHECKS", "ReflectionSettings", "reflection_settings"]
@@ -95,6 +96,4 @@ def reflection_settings(ctx: Any) -> ReflectionSettings:
     Raises:
         ValueError: A value is out of range.
     """
-    given = {f.name: getattr(ctx, f.name) for f in fields(ReflectionSettings)
-             if hasattr(ctx, f.name)}
-    return ReflectionSettings(**given)
+    return section(ctx, ReflectionSettings)
