@@ -16,7 +16,6 @@ only tasks that had not finished.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,16 +33,15 @@ from agent_graphs import actions
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
 from agent_graphs.graphs import RECURSION_LIMIT
-from agent_graphs.llm import structured
 from agent_graphs.llm_compiler import prompts
 from agent_graphs.llm_compiler.planner import TaskCheck, plan_tasks
+from agent_graphs.llm_compiler.joiner import join
 from agent_graphs.llm_compiler.journal import Journal
 from agent_graphs.llm_compiler.scheduler import Prepared, Scheduler
 from agent_graphs.llm_compiler.settings import compiler_settings
 from agent_graphs.llm_compiler.state import (
     GateInput,
     InputState,
-    JoinDecision,
     OutputState,
     State,
 )
@@ -58,7 +56,6 @@ ROLES = ("planner", "joiner")
 ExtraTools = Mapping[str, tuple[Any, Risk]]
 _LIVE: dict[str, Callable[[], tuple[list[dict[str, Any]], dict[str, int]]]] = {}
 """The planner call each running node waits for, by token (a ``@task`` gets plain data)."""
-_CLIP = 1500
 
 
 @task
@@ -261,54 +258,6 @@ def approve(gate: GateInput, runtime: Runtime[Context], *,
         box, request["action"], why=request["why"], goal=request["goal"], plan=request["plan"])
     decided = {"outcome": dict(rejection)} if rejection else {"action": dict(approved)}
     return {"approvals": {request["action"]["step_id"]: decided}}
-
-
-def _listing(state: State) -> str:
-    results = state.get("results") or {}
-    rows = []
-    for step in state.get("plan") or []:
-        r = results.get(step["id"])
-        if r is None:
-            continue
-        body = r.get("output") if r["ok"] else "FAILED: " + str(r.get("error"))
-        rows.append(f"<task id='{step['id']}' tool='{step['tool']}' args='"
-                    f"{json.dumps(r['args'], default=str)[:200]}'>"
-                    f"{actions.clip(body, _CLIP)}</task>")
-    return "\n".join(rows) or "(no task ran)"
-
-
-def join(state: State, runtime: Runtime[Context]) -> Command[Literal["plan_and_schedule",
-                                                                     "__end__"]]:
-    """Answer from the results, or ask for more tasks (bounded by max_replans)."""
-    ctx = get_context(runtime)
-    rnd = state.get("replans", 0)
-    if reason := state.get("stop_reason"):
-        answer = f"Stopped before reaching the goal: {reason}."
-        emit("finished", summary=f"failed: {answer}", status="failed", answer=answer)
-        return Command(goto="__end__", update={"final_answer": answer, "status": "failed"})
-    last = rnd >= ctx.max_replans
-    prompt = prompts.JOINER_PROMPT.format(
-        goal=state["goal"], tasks=_listing(state), last_chance=prompts.LAST_CHANCE if last else "")
-    decision, usage = structured(chat_model(ctx, "joiner"), JoinDecision, [HumanMessage(prompt)],
-                                 attempts=ctx.max_plan_attempts)
-    emit("joined", summary=f"join   {decision.action}: {actions.clip(decision.thought, 160)}",
-         **decision.model_dump())
-    answer = decision.answer.strip() or decision.thought.strip()
-    if decision.action == "finish" and answer:
-        emit("finished", summary=f"done: {actions.clip(answer, 200)}", status="done",
-             answer=answer)
-        return Command(goto="__end__",
-                       update={"final_answer": answer, "status": "done", "usage": usage})
-    if not last:
-        return Command(goto="plan_and_schedule", update={
-            "replans": rnd + 1, "usage": usage,
-            "feedback": decision.feedback or decision.thought})
-    answer = (f"Stopped before reaching the goal: the replan limit ({ctx.max_replans}) is "
-              f"reached. {decision.feedback or decision.thought}").strip()
-    emit("finished", summary=f"failed: {actions.clip(answer, 200)}", status="failed",
-         answer=answer)
-    return Command(goto="__end__", update={"final_answer": answer, "status": "failed",
-                                           "usage": usage})
 
 
 def build_graph(
