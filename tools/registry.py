@@ -2,7 +2,7 @@
 
 Risk is declared here by the tools' owner, never by a model; a name without a
 declaration is HIGH. ``Toolbox.run`` is the one way graphs execute a tool: it validates
-the arguments, runs the tool in a worker thread with a timeout, and turns every
+the arguments, runs the tool in a daemon worker thread with a timeout, and turns every
 failure into a ``ToolError`` subclass whose message says which tool failed and why.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextvars
 import copy
 import enum
+import functools
 import json
 import re
-import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, wait
 from typing import Any
@@ -25,6 +25,7 @@ from tools.calculator import make_calculator_tool
 from tools.email import make_send_email_tool
 from tools.files import make_file_tools
 from tools.search import make_search_tool
+from tools.runner import spawn
 from tools.settings import ToolSettings
 
 IDEMPOTENCY_KEY = "idempotency_key"
@@ -75,10 +76,17 @@ class ToolTimeout(ToolError, TimeoutError):
 def _schema_fields(schema: Any) -> dict[str, Any]:
     """Return the JSON-schema properties of a pydantic model or dict schema."""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return schema.model_json_schema().get("properties", {})
+        return _model_properties(schema)
     if isinstance(schema, Mapping):
         return dict(schema.get("properties", {}))
     return {}
+
+
+@functools.lru_cache(maxsize=256)
+def _model_properties(model: type[BaseModel]) -> dict[str, Any]:
+    # Cached: pydantic builds the JSON schema anew on every call (about 1 ms), and every
+    # tool call asks. A model class does not change once built. Callers only read it.
+    return model.model_json_schema().get("properties", {})
 
 
 def _summary(description: str) -> str:
@@ -271,9 +279,9 @@ class Toolbox:
             except BaseException as exc:  # even SystemExit: it belongs to the caller
                 future.set_exception(exc)
 
-        # A daemon thread rather than a ThreadPoolExecutor: a tool that hangs past its
+        # A daemon worker rather than a ThreadPoolExecutor: a tool that hangs past its
         # timeout cannot be killed, and must not keep the process alive at exit.
-        threading.Thread(target=work, name=f"tool-{name}", daemon=True).start()
+        spawn(work, name)
         # wait() rather than result(timeout=...): a TimeoutError raised *by* the tool
         # (say, an SMTP socket) is a failure of the tool, not of our deadline.
         if not wait([future], timeout=timeout).done:

@@ -16,6 +16,10 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
+from langgraph._internal._constants import CONFIG_KEY_CALL
+from langgraph.config import get_config
+from langgraph.pregel import _runner
+
 __all__ = ["LOOKAHEAD", "Journal"]
 
 LOOKAHEAD = 3
@@ -59,8 +63,29 @@ class Journal:
         self._inflight: tuple[str, list[dict[str, Any]], Future[Any]] | None = None
 
     def start(self) -> None:
-        """Write the first marker (node thread); ``replayed`` follows when it returns."""
-        self._send()
+        """Read back what an earlier attempt wrote, then let the tasks go (node thread).
+
+        In a sync run a stored result comes back inside the call, so the read-back is
+        done before this returns; otherwise ``replayed`` follows when the writes return.
+        """
+        if not _stored_results_come_back_inline():
+            self._send()
+            return
+        fresh = 0
+        while fresh < LOOKAHEAD:
+            marker = uuid.uuid4().hex
+            future = self.record({"entry": marker, "outcomes": []})
+            # Not done: a new position, being written now. Done with another marker: an
+            # earlier attempt's write (a fresh write may also finish this fast: ours).
+            if future.done() and (entry := future.result()).get("entry") != marker:
+                self.restore(entry.get("outcomes") or [])
+                fresh = 0
+            else:
+                fresh += 1
+        self._fresh = LOOKAHEAD
+        done, self._on_replayed = self._on_replayed, None
+        if done is not None:
+            done()
 
     def add(self, outcome: dict[str, Any]) -> None:
         """Write ``outcome`` now, or with the next write if one is in flight."""
@@ -122,3 +147,19 @@ class Journal:
         pending, self._pending = self._pending, []
         self._send()
         self._pending = pending
+
+
+def _stored_results_come_back_inline() -> bool:
+    """Whether a ``@task`` result stored by an earlier attempt is handed back inside the call.
+
+    LangGraph's sync runner (``_runner._call``) sets a stored result on the future before
+    the call returns, so one look tells a stored position from a new one; the async
+    runner resolves it later on the event loop, where only waiting tells them apart.
+    """
+    # NOTE: this reads LangGraph's private call hook; anything unexpected answers
+    # "no", which only costs the slower read-back.
+    try:
+        call = get_config()["configurable"].get(CONFIG_KEY_CALL)
+    except Exception:  # noqa: BLE001 - outside a run
+        return False
+    return isinstance(call, partial) and call.func is getattr(_runner, "_call", None)
