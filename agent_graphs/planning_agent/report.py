@@ -65,21 +65,35 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
     quoted = [{"source": f"{sid} {r.get('source', r.get('tool'))}", "text": r["quote"]}
               for sid, r in results.items() if r.get("quote")]
     sources = quoted + sources_of(results)
-    traces: list[Trace] = []
-    seen: set[str] = set()
+    wanted: list[str] = []
     for fig in figures(text):
-        if fig.label or (fig.bare_int and fig.value <= 12) or fig.text in seen:
-            continue
-        seen.add(fig.text)
-        found = next(((s["source"], line) for s in sources for line in _lines(s["text"])
-                      if not unsupported_figures(fig.text, [line])[1]), None)
-        if found is not None:
-            traces.append(Trace(fig.text, found[0].split()[0], found[0].partition(" ")[2],
-                                found[1]))
-        elif goal and not unsupported_figures(fig.text, [goal])[1]:
-            traces.append(Trace(fig.text, "goal", "the goal", goal))
+        if not (fig.label or (fig.bare_int and fig.value <= 12) or fig.text in wanted):
+            wanted.append(fig.text)
+    found: dict[str, tuple[str, str]] = {}
+    # NOTE: each line is checked once for every figure not yet found (one line at a time
+    # per figure took milliseconds a report): the figures are checked as one text, one a
+    # line, so each parses as it does alone.
+    pending = "\n".join(wanted)
+    for s in sources:
+        for line in _lines(s["text"]):
+            if not pending:
+                break
+            if not any(c.isdigit() for c in line):
+                continue  # supports no figure
+            _, unsupported = unsupported_figures(pending, [line])
+            for fig_text in pending.split("\n"):
+                if fig_text not in unsupported:
+                    found.setdefault(fig_text, (s["source"], line))
+            pending = "\n".join(t for t in pending.split("\n") if t not in found)
+    traces: list[Trace] = []
+    for fig_text in wanted:
+        if fig_text in found:
+            source, line = found[fig_text]
+            traces.append(Trace(fig_text, source.split()[0], source.partition(" ")[2], line))
+        elif goal and not unsupported_figures(fig_text, [goal])[1]:
+            traces.append(Trace(fig_text, "goal", "the goal", goal))
         else:
-            traces.append(Trace(fig.text, None, "", ""))
+            traces.append(Trace(fig_text, None, "", ""))
     return traces
 
 
