@@ -53,6 +53,7 @@ NOISES = ("independent", "correlated")
 K = LatsSettings().lats_n_candidates  # proposals per policy call, the graph's default
 SEED_WEIGHT = 1.41  # the LATS paper's sqrt(2)
 TOT_BEAM = 2
+RESCORE = True
 # The legal moves of a state, memoized: the jobs run puzzle by puzzle, so a small cache
 # holds every state one puzzle's searches reach.
 legal_moves = lru_cache(maxsize=50_000)(moves)
@@ -68,12 +69,18 @@ class OutOfBudget(Exception):
 
 
 class Sim:
-    """The simulated policy and value models of one search, counting calls."""
+    """The simulated policy and value models of one search, counting calls.
+
+    ``batched``: one value call scores every state it is given (the states one policy call
+    proposed), as the graph's evaluate node does; otherwise each state costs its own call.
+    ``clip``: value estimates are clipped to [0, 1] (a real value model answers in range).
+    """
 
     def __init__(self, puzzle: tuple[int, ...], sigma: float, budget: int, noise: str,
-                 seed: str) -> None:
+                 seed: str, *, k: int = K, batched: bool = True, clip: bool = True) -> None:
         self.rng = random.Random(seed)
         self.sigma, self.budget, self.noise = sigma, budget, noise
+        self.k, self.batched, self.clip = k, batched, clip
         self.bias_seed = f"{seed.split('|')[0]}|{puzzle}"  # shared by every method
         self.calls = 0
 
@@ -89,20 +96,36 @@ class Sim:
         """One policy call: k distinct legal moves at random, as (key, resulting numbers)."""
         self._spend()
         legal = legal_moves(numbers)
-        picked = self.rng.sample(legal, min(K, len(legal)))
+        picked = self.rng.sample(legal, min(self.k, len(legal)))
         return [(" ".join(map(str, rest)), rest) for *_, rest in picked]
 
     def _bias(self, value: Fraction) -> float:
         return random.Random(f"{self.bias_seed}|{value}").gauss(0.0, 1.0)
 
-    def value(self, numbers: tuple) -> float:
-        """One value call: true solvability plus noise, clipped to [0, 1]."""
-        self._spend()
+    def _estimate(self, numbers: tuple) -> float:
         if self.noise == "independent":
             error = self.rng.gauss(0.0, 1.0)
         else:
             error = sum(self._bias(v) for v in numbers) / math.sqrt(len(numbers))
-        return min(1.0, max(0.0, float(solvable(numbers)) + self.sigma * error))
+        value = float(solvable(numbers)) + self.sigma * error
+        return min(1.0, max(0.0, value)) if self.clip else value
+
+    def values(self, states: list[tuple]) -> list[float]:
+        """Value call(s) for ``states``: true solvability plus noise each."""
+        if not states:
+            return []
+        if self.batched:
+            self._spend()
+            return [self._estimate(s) for s in states]
+        out = []
+        for state in states:
+            self._spend()
+            out.append(self._estimate(state))
+        return out
+
+    def calls_for(self, n: int) -> int:
+        """Model calls that scoring ``n`` states costs."""
+        return min(n, 1) if self.batched else n
 
 
 def finished(numbers: tuple) -> bool:
@@ -135,9 +158,10 @@ def lats(sim: Sim, root: tuple, s: LatsSettings) -> bool:
                 child, depth=tree[child]["depth"], observation="", state=rest,
                 terminal=finished(rest),
                 solved=won(rest) if finished(rest) else None, max_depth=s.lats_max_depth))
-        for child in T.to_evaluate(tree, new_ids, sim.left()):  # evaluate
-            tree = T.merge_tree(tree, T.record_score(
-                tree, child, score=sim.value(tree[child]["state"])))
+        ids = T.to_evaluate(tree, new_ids, sim.left(), batched=sim.batched,  # evaluate
+                           parent=nid if RESCORE else None)
+        for child, score in zip(ids, sim.values([tree[c]["state"] for c in ids]), strict=True):
+            tree = T.merge_tree(tree, T.record_score(tree, child, score=score))
         tree = T.merge_tree(tree, T.backpropagate(tree, nid, new_ids,
                                                       max_asks=s.lats_max_asks))
     return T.solved_node(tree) is not None
@@ -156,16 +180,14 @@ def _best_first(sim: Sim, root: tuple, reask: bool, s: LatsSettings) -> bool:
         for _ask in range(s.lats_max_asks if reask else 1):
             fresh = [(k, r) for k, r in sim.propose(state) if k not in seen]
             seen |= {k for k, _ in fresh}
-            best = 0.0
-            for _, rest in fresh:
-                if finished(rest):
-                    if won(rest):
-                        return True
-                    continue
-                score = sim.value(rest)
-                best = max(best, score)
+            if any(won(rest) for _, rest in fresh):
+                return True
+            unfinished = [rest for _, rest in fresh if not finished(rest)]
+            scores = sim.values(unfinished)
+            for score, rest in zip(scores, unfinished, strict=True):
                 heapq.heappush(frontier, (-score, order, rest))
                 order += 1
+            best = max(scores, default=0.0)
             if not fresh or best >= s.lats_reask_below:
                 break
     return False
@@ -187,12 +209,11 @@ def tot_beams(sim: Sim, root: tuple, s: LatsSettings) -> bool:
         while beam:
             scored = []
             for state in beam:
-                for _, rest in sim.propose(state):
-                    if finished(rest):
-                        if won(rest):
-                            return True
-                        continue
-                    scored.append((sim.value(rest), rest))
+                proposed = [rest for _, rest in sim.propose(state)]
+                if any(won(rest) for rest in proposed):
+                    return True
+                unfinished = [rest for rest in proposed if not finished(rest)]
+                scored += zip(sim.values(unfinished), unfinished, strict=True)
             scored.sort(key=lambda x: -x[0])
             beam = [rest for _, rest in scored[:TOT_BEAM]]
 
@@ -235,13 +256,14 @@ def seed_lats(sim: Sim, root: tuple, s: LatsSettings) -> bool:
         node = top
         while node.children:
             node = max(node.children, key=_SeedNode.uct)
-        for _, rest in sim.propose(node.state) if not finished(node.state) else _wasted(sim):
-            if finished(rest):
-                if won(rest):
-                    return True
-                node.children.append(_SeedNode(rest, node, 0.0))
-            else:
-                node.children.append(_SeedNode(rest, node, sim.value(rest)))
+        proposed = [rest for _, rest in
+                    (sim.propose(node.state) if not finished(node.state) else _wasted(sim))]
+        if any(won(rest) for rest in proposed):
+            return True
+        unfinished = [rest for rest in proposed if not finished(rest)]
+        scores = dict(zip(unfinished, sim.values(unfinished), strict=True))
+        for rest in proposed:
+            node.children.append(_SeedNode(rest, node, scores.get(rest, 0.0)))
 
 
 def _wasted(sim: Sim) -> list:
@@ -258,11 +280,12 @@ METHODS: dict[str, Callable[[Sim, tuple, LatsSettings], bool]] = {
 
 
 def run_one(job: tuple) -> tuple[str, str, float, int, int, bool]:
-    method, noise, sigma, budget, puzzle, repeat, overrides = job
+    method, noise, sigma, budget, puzzle, repeat, overrides, sim_options = job
     settings = LatsSettings(**overrides)
     root = tuple(sorted(Fraction(n) for n in puzzle))
     # The same seed for every method: their first calls see the same samples and noise.
-    sim = Sim(puzzle, sigma, budget, noise, f"{repeat}|{noise}|{sigma}|{budget}|{puzzle}")
+    sim = Sim(puzzle, sigma, budget, noise, f"{repeat}|{noise}|{sigma}|{budget}|{puzzle}",
+              **sim_options)
     try:
         ok = METHODS[method](sim, root, settings)
     except OutOfBudget:
@@ -271,15 +294,18 @@ def run_one(job: tuple) -> tuple[str, str, float, int, int, bool]:
 
 
 def measure(methods: list[str], overrides: dict, chosen: list, repeats: int, workers: int,
-            sigmas: tuple[float, ...] = SIGMAS,
-            noises: tuple[str, ...] = NOISES) -> dict[tuple, float]:
+            sigmas: tuple[float, ...] = SIGMAS, noises: tuple[str, ...] = NOISES,
+            sim_options: dict | None = None, first_repeat: int = 0) -> dict[tuple, float]:
     """Solve rate in percent per (method, noise, sigma, budget)."""
     per_puzzle = [(m, noise, sigma, budget) for m in methods for noise in noises
                   for sigma in sigmas for budget in BUDGETS]
-    jobs = [(*cell, p, r, overrides) for p in chosen for r in range(repeats)
-            for cell in per_puzzle]
-    with Pool(max(1, min(workers, 2))) as pool:
-        results = pool.map(run_one, jobs, chunksize=len(per_puzzle) * repeats)
+    jobs = [(*cell, p, r, overrides, sim_options or {}) for p in chosen
+            for r in range(first_repeat, first_repeat + repeats) for cell in per_puzzle]
+    if workers <= 1:  # in this process: no pool to start
+        results = list(map(run_one, jobs))
+    else:
+        with Pool(min(workers, 2)) as pool:
+            results = pool.map(run_one, jobs, chunksize=len(per_puzzle) * repeats)
     wins: dict[tuple, list[bool]] = {}
     for method, noise, sigma, budget, _, ok in results:
         wins.setdefault((method, noise, sigma, budget), []).append(ok)

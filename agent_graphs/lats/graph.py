@@ -13,8 +13,10 @@
   node of their own, so a resume never repeats the policy's call.
 - **act**: each candidate runs in its own parallel branch (``Send``); results merge into
   the tree by node id.
-- **evaluate**: the value model (role ``value``) scores each new node 0-1 with a
-  reflection, in parallel; verified outcomes (a puzzle's end, tests) need no call.
+- **evaluate**: one value call (role ``value``) scores all of an expansion's new nodes
+  0-1, each with a reflection (a list of verdicts), and judges the expanded node again
+  (averaged into its score); verified outcomes (a puzzle's end, tests) need no call. The
+  budget counts it as one model call (plus retries), as ``bench/lats.py`` does.
 - **backpropagate**: backs the expansion up to the root (``tree.backpropagate``).
 - **finish**: the best trajectory, its value, the reflections, and the answer.
 
@@ -25,8 +27,6 @@ pure functions of ``tree.py``, which ``bench/lats.py`` runs without LangGraph.
 
 from __future__ import annotations
 
-import contextvars
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
@@ -50,6 +50,7 @@ from agent_graphs.lats.state import (
     State,
     Verdict,
     candidates_schema,
+    verdicts_schema,
 )
 from agent_graphs.llm import ModelOutputError, structured
 from agent_graphs.models import MODEL_RETRY, chat_model
@@ -232,41 +233,43 @@ def act(
 def evaluate(
     state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None
 ) -> dict[str, Any]:
-    """Score each new node with the value model (in parallel), within the call budget."""
+    """Score the new nodes with one value call (a list of verdicts), within the budget.
+
+    The expanded node is judged again in the same call (a second opinion averaged into its
+    score, no extra call); verified outcomes (a puzzle's end, tests) need no judgement.
+    """
     ctx = get_context(runtime)
     s = lats_settings(ctx)
     env, box, inputs = _env(state), toolbox_for(ctx, tools), _inputs(state)
-    tree = state["tree"]
+    tree, parent, new_ids = state["tree"], state["selected"], state.get("new_ids") or []
     calls, _ = _spent(state)
-    left = s.lats_max_model_calls - calls if s.lats_max_model_calls else len(tree)
-    ids = T.to_evaluate(tree, state.get("new_ids") or [], left)
-
-    def judge(cid: str) -> tuple[Any, dict, int]:
-        return _ask(ctx, "value", Verdict, views.value_prompt(env, inputs, box, tree, cid))
-
-    # Each call runs in a copy of this node's context, so the run's callbacks and stream
-    # writer (progress events) follow it into the worker thread.
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(ids)))) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, judge, cid) for cid in ids]
-        verdicts = [f.result() for f in futures]
+    left = s.lats_max_model_calls - calls if s.lats_max_model_calls else 1
+    ids = T.to_evaluate(tree, new_ids, left, parent=parent)
     patch: T.Patch = {}
     usage: dict[str, int] = {}
-    for cid, (verdict, used, _n) in zip(ids, verdicts, strict=True):
-        usage = {k: usage.get(k, 0) + used.get(k, 0) for k in usage.keys() | used.keys()}
-        if verdict is None:  # no usable answer: neither hopeful nor hopeless
-            verdict = Verdict(score=0.5, reflection="the value model gave no usable answer")
-        solved = verdict.solved and verdict.score >= s.lats_solve_threshold
-        patch.update(T.record_score(tree, cid, score=verdict.score,
-                                    reflection=verdict.reflection, solved=solved))
+    made = 0
+    if ids:
+        out, usage, made = _ask(ctx, "value", verdicts_schema(len(ids)),
+                                views.value_prompt(env, inputs, box, tree, parent, ids))
+        for cid, verdict in zip(ids, out.verdicts if out is not None else [None] * len(ids),
+                                strict=True):
+            if verdict is None:
+                if cid == parent:  # no second opinion: keep the first
+                    continue
+                verdict = Verdict(score=0.5, reflection="the value model gave no usable answer")
+            solved = verdict.solved and verdict.score >= s.lats_solve_threshold
+            patch.update(T.record_score(T.merge_tree(tree, patch), cid, score=verdict.score,
+                                        reflection=verdict.reflection, solved=solved))
     work = T.merge_tree(tree, patch)
-    scored = [c for c in state.get("new_ids") or [] if work[c]["score"] is not None]
+    scored = [c for c in new_ids if work[c]["score"] is not None]
     emit("lats_evaluated", summary="values: " + (", ".join(
         f"{c} {work[c]['score']:.2f}{' SOLVED' if work[c]['solved'] else ''}" for c in scored)
-        or "none"), level=1,
+        or "none") + (f"; node {parent} judged again: {work[parent]['score']:.2f}"
+                      if parent in ids and parent in patch else ""), level=1,
         candidates=[{"node": c, "action": work[c]["action"], "score": work[c]["score"],
                      "solved": work[c]["solved"], "reflection": work[c]["reflection"]}
                     for c in scored])
-    return {"tree": patch, "model_calls": sum(n for *_, n in verdicts), "usage": usage}
+    return {"tree": patch, "model_calls": made, "usage": usage}
 
 
 def backpropagate(state: State, runtime: Runtime[Context]) -> Command[Literal["select", "finish"]]:

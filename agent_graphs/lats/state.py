@@ -18,7 +18,8 @@ from typing_extensions import Required, TypedDict
 from agent_graphs.lats.tree import merge_tree
 from agent_graphs.llm import add_usage
 
-__all__ = ["ActInput", "InputState", "OutputState", "State", "Verdict", "candidates_schema"]
+__all__ = ["ActInput", "InputState", "OutputState", "State", "Verdict", "candidates_schema",
+           "verdicts_schema"]
 
 EnvName = Literal["corpus", "code", "game24"]
 
@@ -100,6 +101,20 @@ class Verdict(BaseModel):
     solved: bool = Field(default=False, description=(
         "True only if the last action is a final answer that fully and correctly achieves "
         "the goal"))
+
+
+def verdicts_schema(n: int) -> type[BaseModel]:
+    """Return a ``Verdicts`` schema: exactly ``n`` verdicts, one per candidate in order.
+
+    One value call judges all the candidates of an expansion: it costs one call, not ``n``,
+    and the model compares them side by side.
+    """
+    return create_model(
+        "Verdicts",
+        __doc__="One verdict per candidate, in the order the candidates are listed.",
+        verdicts=(list[Verdict], Field(min_length=n, max_length=n, description=(
+            f"Exactly {n} verdicts, the first for candidate 1, and so on"))),
+    )
 
 
 def candidates_schema(action: type[BaseModel], n: int) -> type[BaseModel]:

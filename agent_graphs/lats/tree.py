@@ -46,7 +46,8 @@ def make_node(nid: str, *, parent: str | None, depth: int, action: Any = None,
         "observation": "",  # what the environment answered
         "state": None,  # env-specific JSON the next actions start from
         "acted": False,  # the environment has run the action
-        "score": None,  # the value model's estimate (or a verified 0 / 1)
+        "score": None,  # the value model's estimate (or a verified 0 / 1), mean of evals
+        "evals": 0,  # value-model judgements averaged into score
         "reflection": "",  # why the value model judged it as it did (on failures)
         "visits": 0,  # evaluations of this node plus backups through it
         "value": 0.0,  # mean of the rewards backed up through this node
@@ -193,22 +194,45 @@ def record_outcome(nid: str, *, depth: int, observation: str, state: Any, termin
     return {nid: fields}
 
 
-def to_evaluate(tree: Mapping[str, dict], new_ids: Iterable[str], calls_left: int) -> list[str]:
-    """Ids among ``new_ids`` that need the value model, at most ``calls_left`` of them."""
+def to_evaluate(tree: Mapping[str, dict], new_ids: Iterable[str], calls_left: int, *,
+                batched: bool = True, parent: str | None = None) -> list[str]:
+    """Ids the value model scores after an expansion, within ``calls_left`` calls.
+
+    The new nodes that need a judgement. ``batched``: one value call scores them all (the
+    graph's evaluate node), so one call left is enough, and the expanded ``parent`` (when
+    given, and judged before) is judged again in the same call, last: a second opinion
+    that costs no extra call. Otherwise each node costs a call and only the first
+    ``calls_left`` are scored.
+    """
     need = [n for n in new_ids if tree[n]["acted"] and tree[n]["score"] is None]
-    return need[:max(calls_left, 0)]
+    if not batched:
+        return need[:max(calls_left, 0)]
+    if not need or calls_left <= 0:
+        return []
+    if parent is not None and tree[parent].get("evals", 0) > 0 and not tree[parent]["terminal"]:
+        need.append(parent)
+    return need
 
 
 def record_score(tree: Mapping[str, dict], nid: str, *, score: float, reflection: str = "",
                  solved: bool = False) -> Patch:
     """Patch for the value model's verdict on ``nid``: a score in [0, 1], a reflection.
 
-    ``solved`` is the judge's word that a terminal node reaches the goal (environments
-    without a verifier); it is ignored for non-terminal nodes.
+    A node judged again (an expanded node re-judged beside its new children) keeps the
+    mean of its judgements as its score, and its value moves by the change: a noisy
+    first guess is averaged out. ``solved`` is the judge's word that a terminal node
+    reaches the goal (environments without a verifier); ignored for non-terminal nodes.
     """
-    fields: dict[str, Any] = {"score": min(max(float(score), 0.0), 1.0),
-                              "reflection": reflection}
-    if solved and tree[nid]["terminal"]:
+    node = tree[nid]
+    new = min(max(float(score), 0.0), 1.0)
+    evals = node.get("evals", 0)
+    if node["score"] is not None and evals > 0:
+        new = (node["score"] * evals + new) / (evals + 1)
+    fields: dict[str, Any] = {"score": new, "evals": evals + 1,
+                              "reflection": reflection or node["reflection"]}
+    if node["score"] is not None and node["visits"] > 0:  # its first visit counted the old
+        fields["value"] = node["value"] + (new - node["score"]) / node["visits"]
+    if solved and node["terminal"]:
         fields["solved"] = True
     return {nid: fields}
 

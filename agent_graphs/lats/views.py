@@ -52,9 +52,25 @@ def policy_prompt(env: Any, inputs: dict[str, Any], box: Any, tree: Mapping[str,
         n=n)
 
 
+def _candidate(env: Any, tree: Mapping[str, dict], parent: str, nid: str) -> str:
+    node = tree[nid]
+    if nid == parent:  # the expanded node itself, judged again
+        lines = [prompts.AS_IT_STANDS]
+    else:
+        lines = [f"{node['depth']}. {env.render(node['action'])}"]
+        if node["acted"]:
+            lines.append(f"   -> {clip(node['observation'], _OBSERVATION_CHARS)}")
+    state = _state(env, node).strip()
+    return "\n".join(lines + ([state] if state else []))
+
+
 def value_prompt(env: Any, inputs: dict[str, Any], box: Any, tree: Mapping[str, dict],
-                 nid: str) -> str:
-    """The prompt that asks the value model to judge node ``nid``."""
+                 parent: str, ids: list[str]) -> str:
+    """The prompt that asks the value model to judge ``ids`` (children of ``parent``, and
+    ``parent`` itself when listed) in one answer, one verdict each in this order."""
+    candidates = "\n".join(prompts.CANDIDATE.format(i=i, body=_candidate(env, tree, parent, c))
+                           for i, c in enumerate(ids, start=1))
     return prompts.VALUE_PROMPT.format(
         task=env.describe(inputs, box), goal=inputs["goal"],
-        trajectory=trajectory(env, tree, nid), state=_state(env, tree[nid]))
+        trajectory=trajectory(env, tree, parent), state=_state(env, tree[parent]),
+        candidates=candidates, n=len(ids))

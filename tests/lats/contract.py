@@ -60,13 +60,19 @@ def approval_policy(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMes
     return call("Candidates", actions=[_answer("Emailed the VP the price of Acme Cloud Pro.")])
 
 
-def value(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage | str:
-    """An answer solves the task; any other step looks promising."""
-    if "Verdict" not in bound_tool_names(bound):
-        return "unexpected call without the Verdict schema"
+def _verdict(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage | str:
+    if "Verdicts" not in bound_tool_names(bound):
+        return "unexpected call without the Verdicts schema"
     if last_action(messages).startswith("answer:"):
         return call("Verdict", reflection="answers the goal", score=1.0, solved=True)
     return call("Verdict", reflection="a useful step", score=0.8, solved=False)
+
+
+def value(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage | str:
+    """An answer solves the task; any other step looks promising (one verdict each)."""
+    from tests.lats.kit import batched  # kit imports the graph's settings; keep this light
+
+    return batched(_verdict)(messages, bound)
 
 
 CONTEXT = {"models": {"policy": "fake:policy", "value": "fake:value"}}

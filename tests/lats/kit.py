@@ -4,16 +4,21 @@ The Game of 24 models read the numbers left from the prompt: the policy proposes
 losing moves and then one that keeps 24 reachable (found by the exhaustive solver); the
 value model says 0.9 where 24 is still reachable, 0.1 where it is not. Both are
 module-level functions, so a process started after a crash answers the same way.
+
+The graph asks for all of an expansion's verdicts in one value call; :func:`batched` lets
+a judge look at one candidate at a time (a prompt cut to that candidate's trajectory).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from agent_graphs.lats import prompts
 from agent_graphs.lats.envs import game24 as G
 from agent_graphs.lats.settings import LatsContext
 from tests.fakes import call
@@ -60,6 +65,39 @@ def g24_blind_policy(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMe
     return call("Candidates", actions=[_move(numbers, m) for m in bad])
 
 
+def split_candidates(messages: list[BaseMessage]) -> list[list[BaseMessage]]:
+    """One prompt per candidate of a value prompt: its trajectory, ending at the candidate."""
+    text = messages[-1].text
+    found = re.search(r"<trajectory>\n(.*?)\n</trajectory>", text, re.S)
+    shared = found.group(1) if found and found.group(1) != prompts.NO_ACTIONS else ""
+    prompts_out = []
+    for _, body in re.findall(r"<candidate (\d+)>\n(.*?)\n</candidate \1>", text, re.S):
+        body = body.removeprefix(prompts.AS_IT_STANDS).strip("\n")
+        steps = "\n".join(part for part in (shared, body) if part)
+        prompts_out.append([HumanMessage(f"<trajectory>\n{steps}\n</trajectory>\n")])
+    return prompts_out
+
+
+Judge = Callable[[list[BaseMessage], dict[str, Any]], Any]
+
+
+def batched(judge: Judge) -> Judge:
+    """A value model answering ``Verdicts`` by asking ``judge`` about each candidate."""
+
+    def answer(messages: list[BaseMessage], bound: dict[str, Any]) -> Any:
+        verdicts = []
+        for prompt in split_candidates(messages):
+            reply = judge(prompt, bound)
+            if not isinstance(reply, AIMessage) or not reply.tool_calls:
+                return reply  # a malformed answer stays malformed
+            verdicts.append(reply.tool_calls[0]["args"])
+        return call("Verdicts", verdicts=verdicts)
+
+    answer.judge = judge  # type: ignore[attr-defined]
+    return answer
+
+
+@batched
 def g24_value(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage:
     """0.9 where 24 can still be made, 0.1 where it cannot."""
     ok = G.solvable(numbers_left(messages))
@@ -67,6 +105,7 @@ def g24_value(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage:
                 score=0.9 if ok else 0.1, solved=False)
 
 
+@batched
 def hopeful_value(messages: list[BaseMessage], bound: dict[str, Any]) -> AIMessage:
     """Everything looks promising (a value model that is no help)."""
     return call("Verdict", reflection="might work", score=0.9, solved=False)

@@ -141,8 +141,39 @@ def test_to_evaluate_respects_the_budget_and_skips_verified_nodes():
     tree = act(act(tree, ids[0], terminal=True, solved=False), ids[1])
     tree = act(tree, ids[2])
     assert T.to_evaluate(tree, ids, 10) == [ids[1], ids[2]]
-    assert T.to_evaluate(tree, ids, 1) == [ids[1]]
+    assert T.to_evaluate(tree, ids, 1) == [ids[1], ids[2]]  # one batched call scores both
     assert T.to_evaluate(tree, ids, 0) == []
+    # one call per node: only as many as there are calls left
+    assert T.to_evaluate(tree, ids, 1, batched=False) == [ids[1]]
+    assert T.to_evaluate(tree, ids, 2, batched=False) == [ids[1], ids[2]]
+
+
+def test_the_expanded_node_is_judged_again_in_the_same_call():
+    tree, (a,) = expand(T.new_tree(), T.ROOT, [0.8])
+    tree, ids = grow(tree, a, "x", "y")
+    tree = act(act(tree, ids[0]), ids[1])
+    assert T.to_evaluate(tree, ids, 1, parent=a) == [*ids, a]  # last, in the same call
+    assert T.to_evaluate(tree, ids, 1, parent=T.ROOT) == ids  # the root is never judged
+    assert T.to_evaluate(tree, ids, 0, parent=a) == []
+    assert T.to_evaluate(tree, ids, 5, batched=False, parent=a) == ids
+    # nothing new to judge: no call just for a second opinion
+    tree, (z,) = grow(tree, a, "z")
+    tree = act(tree, z, terminal=True, solved=False)
+    assert T.to_evaluate(tree, [z], 1, parent=a) == []
+
+
+def test_a_second_judgement_is_averaged_into_score_and_value():
+    tree, (a,) = expand(T.new_tree(), T.ROOT, [0.8])
+    tree, (x,) = expand(tree, a, [0.6])  # a: visits 2, value (0.8 + 0.6) / 2
+    assert (tree[a]["score"], tree[a]["evals"], tree[a]["visits"]) == (0.8, 1, 2)
+    tree = score(tree, a, 0.2, reflection="looks worse now")
+    assert tree[a]["score"] == pytest.approx(0.5) and tree[a]["evals"] == 2
+    # its first visit counted 0.8; now it counts the mean of both judgements, 0.5
+    assert tree[a]["value"] == pytest.approx((0.5 + 0.6) / 2)
+    assert tree[a]["reflection"] == "looks worse now"
+    tree = score(tree, a, 1.7)  # clipped to 1 before averaging
+    assert tree[a]["score"] == pytest.approx((0.8 + 0.2 + 1.0) / 3) and tree[a]["evals"] == 3
+    assert tree[a]["reflection"] == "looks worse now"  # an empty reflection keeps the last
 
 
 def test_judged_answers_count_as_solved_only_on_terminal_nodes():
