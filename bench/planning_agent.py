@@ -259,16 +259,20 @@ def main() -> int:
         "every checkpoint write.", "",
         "| goal | graph | wall async (s) | wall sync (s) | model calls | tool calls | "
         "overhead async (median / worst) | overhead sync (median / worst) | steps kept | "
-        "status |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "status | wall vs plan_execute |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    sequential = {goal: _median(runs["async"])["wall"] for goal, kind, runs in rows
+                  if kind == "plan_execute"}
     for goal, kind, runs in rows:
         a, y = _median(runs["async"]), _median(runs["sync"])
         worst = {d: max(r["overhead"] for r in runs[d]) for d in runs}
+        ratio = f"{a['wall'] / sequential[goal]:.2f}×" if kind == "planning_agent" else ""
         lines.append(
             f"| {goal[:70]} | {kind} | {a['wall']:.2f} | {y['wall']:.2f} | {a['model']} | "
             f"{a['tool']} | {a['overhead']:.2%} / {worst['async']:.2%} | "
-            f"{y['overhead']:.2%} / {worst['sync']:.2%} | {a['steps']} | {a['status']} |")
+            f"{y['overhead']:.2%} / {worst['sync']:.2%} | {a['steps']} | {a['status']} | "
+            f"{ratio} |")
     lines.append("")
     for kind in ("planning_agent", "plan_execute"):
         mine = [runs for _, k, runs in rows if k == kind]

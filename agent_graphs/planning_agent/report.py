@@ -9,6 +9,7 @@ tokens per role, and the source behind each figure of the report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,6 +17,8 @@ from typing import Any, NamedTuple
 from agent_graphs.figures import figures, unsupported_figures
 from agent_graphs.reflection.sources import parse_search
 from agent_graphs.reflection.state import Source
+
+_DIGIT = re.compile(r"\d")
 
 __all__ = ["Trace", "render_report", "sources_of", "task_status", "trace_figures",
            "write_report"]
@@ -55,6 +58,11 @@ def _lines(text: str) -> Iterable[str]:
     return (line.strip() for line in text.splitlines() if line.strip())
 
 
+def _numbers(line: str) -> str:
+    """The line's numbers alone, one a line (each parses as it did in the line)."""
+    return "\n".join(fig.text for fig in figures(line)) if _DIGIT.search(line) else ""
+
+
 def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list[Trace]:
     """Every checked figure of ``text`` with the step, document and line it comes from.
 
@@ -70,21 +78,25 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
         if not (fig.label or (fig.bare_int and fig.value <= 12) or fig.text in wanted):
             wanted.append(fig.text)
     found: dict[str, tuple[str, str]] = {}
-    # NOTE: each line is checked once for every figure not yet found (one line at a time
-    # per figure took milliseconds a report): the figures are checked as one text, one a
-    # line, so each parses as it does alone.
-    pending = "\n".join(wanted)
+    # NOTE: each line is parsed once, into its numbers alone (what the rule compares), and
+    # a source's lines are checked together before one by one (a figure is supported by
+    # some line exactly when it is by all of them): figure by figure, line by line, this
+    # took 10-40 ms a report.
+    pending = list(wanted)
     for s in sources:
-        for line in _lines(s["text"]):
-            if not pending:
-                break
-            if not any(c.isdigit() for c in line):
-                continue  # supports no figure
-            _, unsupported = unsupported_figures(pending, [line])
-            for fig_text in pending.split("\n"):
-                if fig_text not in unsupported:
-                    found.setdefault(fig_text, (s["source"], line))
-            pending = "\n".join(t for t in pending.split("\n") if t not in found)
+        if not pending:
+            break
+        lines = [(line, nums) for line in _lines(s["text"]) if (nums := _numbers(line))]
+        if not lines:
+            continue  # supports no figure
+        _, unsupported = unsupported_figures("\n".join(pending), [n for _, n in lines])
+        for fig_text in pending:
+            if fig_text not in unsupported:
+                line = next((ln for ln, n in lines if not unsupported_figures(fig_text, [n])[1]),
+                            None)
+                if line is not None:
+                    found[fig_text] = (s["source"], line)
+        pending = [t for t in pending if t not in found]
     traces: list[Trace] = []
     for fig_text in wanted:
         if fig_text in found:
