@@ -181,13 +181,15 @@ def review(
     return approved, None, decision
 
 
-def run(ctx: Context, box: Toolbox, action: Action) -> Outcome:
+def run(ctx: Context, box: Toolbox, action: Action, *, events: bool = True) -> Outcome:
     """Run ``action``'s tool with the run's timeout; a failure is an outcome, not a crash.
 
-    MEDIUM and HIGH calls are written to the audit trail (once per key).
+    MEDIUM and HIGH calls are written to the audit trail (once per key). ``events=False``
+    leaves the progress events to a caller that reports the call itself.
     """
-    emit("tool_called", summary=f"call   {action['tool']}({clip(action['args'], 140)})",
-         level=1, step_id=action["step_id"], tool=action["tool"], args=action["args"])
+    if events:
+        emit("tool_called", summary=f"call   {action['tool']}({clip(action['args'], 140)})",
+             level=1, step_id=action["step_id"], tool=action["tool"], args=action["args"])
     base = Outcome(step_id=action["step_id"], tool=action["tool"], args=action["args"],
                    ok=True, key=action["key"], risk=action["risk"])
     if "approved_by" in action:
@@ -206,6 +208,8 @@ def run(ctx: Context, box: Toolbox, action: Action) -> Outcome:
                   "ok": outcome["ok"],
                   "result": outcome.get("output") or outcome.get("error")},
         )
+    if not events:
+        return outcome
     text = outcome.get("output") or outcome.get("error") or ""
     mark = "ok" if outcome["ok"] else "FAILED"
     emit("step_finished", summary=f"{mark:<6} {' '.join(clip(text, 150).split())}", level=1,

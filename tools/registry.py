@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from typing import Any
 
 from langchain_core.tools import BaseTool
@@ -282,12 +282,20 @@ class Toolbox:
         # A daemon worker rather than a ThreadPoolExecutor: a tool that hangs past its
         # timeout cannot be killed, and must not keep the process alive at exit.
         spawn(work, name)
-        # wait() rather than result(timeout=...): a TimeoutError raised *by* the tool
-        # (say, an SMTP socket) is a failure of the tool, not of our deadline.
-        if not wait([future], timeout=timeout).done:
-            raise ToolTimeout(f"{name} timed out after {timeout:g} seconds")
         try:
-            result = future.result()
+            result = future.result(timeout=timeout)
+        except TimeoutError:
+            # Still running: our deadline. Done: the tool itself raised a TimeoutError
+            # (say, an SMTP socket), which is a failure of the tool.
+            if not future.done():
+                raise ToolTimeout(f"{name} timed out after {timeout:g} seconds") from None
+            exc = future.exception()
+            if exc is None:  # it finished between the deadline and this look
+                result = future.result()
+            elif isinstance(exc, ToolError):
+                raise exc from None
+            else:
+                raise ToolFailed(f"{name} failed: {type(exc).__name__}: {exc}") from exc
         except ToolError:
             raise
         except (Exception, SystemExit) as exc:

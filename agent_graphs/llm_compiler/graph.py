@@ -16,6 +16,7 @@ only tasks that had not finished.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -63,6 +64,11 @@ def planner_call(request: dict[str, Any]) -> dict[str, Any]:
     """Run the planner (its tasks stream to the scheduler as they come); stored when done."""
     tasks, usage = _LIVE[request["token"]]()
     return {"tasks": tasks, "usage": usage}
+
+
+def _after(event: threading.Event, call: Callable[[], Any]) -> Any:
+    event.wait()
+    return call()
 
 
 @task
@@ -185,7 +191,8 @@ def plan_and_schedule(
         started[sid] = time.monotonic()
         emit("task_started", summary=f"start  {sid} {action['tool']}"
              f"({actions.clip(action['args'], 100)})", step_id=sid, tool=action["tool"])
-        return dict(actions.run(ctx, box, action))  # type: ignore[arg-type]
+        # task_started / task_finished report the call: no second pair of events per task.
+        return dict(actions.run(ctx, box, action, events=False))  # type: ignore[arg-type]
 
     def finished(outcome: dict[str, Any]) -> None:
         sid = outcome["step_id"]
@@ -201,11 +208,14 @@ def plan_and_schedule(
     log = Journal(journal, sched.call_soon, sched.restore, sched.release)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
     # the journal reads back what a crashed attempt wrote before it writes anything new
-    # (tasks wait for that; the planner's first tokens usually take longer).
+    # (tasks wait for that). The planner's model call waits for the read-back too: in a
+    # sync run it takes a few ms if nothing competes with it for the GIL, and a streaming
+    # planner parsing chunks would stretch it many times over.
     token = uuid.uuid4().hex
+    read_back = threading.Event()
     planned: Any = None
     if fresh:
-        _LIVE[token] = partial(_planner, ctx, box, state, sched.add)
+        _LIVE[token] = partial(_after, read_back, partial(_planner, ctx, box, state, sched.add))
         planned = planner_call({"token": token, "round": rnd})
 
         def planner_done(future: Any) -> None:
@@ -221,8 +231,10 @@ def plan_and_schedule(
         sched.close()
     try:
         log.start()
+        read_back.set()
         sched.run()
     finally:
+        read_back.set()
         _LIVE.pop(token, None)
     if sched.error is not None:
         log.flush()  # what finished stays finished for the resume
