@@ -127,24 +127,31 @@ class Scheduler:
         pool = shared_pool(self.max_concurrency)
         self._pool = pool
         while not (self.closed and not self.running and not self._queued):
-            kind, payload = self._events.get()  # blocks: no polling
-            if kind == "task":
-                self._accept(payload)
-            elif kind == "done":
-                self.running.discard(payload["step_id"])
-                self._finish(payload)
-            elif kind == "close":
-                self.closed = True
-                if payload is not None:
-                    self.error = payload
-                    self._queued.clear()
-            elif kind == "call":
-                payload()
+            self._handle(*self._events.get())  # blocks: no polling
             self._pump()
+            # Everything that has already arrived is taken before anything is reported,
+            # so a burst of finished tasks goes to the journal as one write.
+            while not self._events.empty():
+                self._handle(*self._events.get())
+                self._pump()
             # Reported after the pump: the tasks an outcome made ready start first, then
             # it is journaled (a journal write costs the loop about a millisecond).
             while self._report and self.on_outcome:
                 self.on_outcome(self._report.pop(0))
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "task":
+            self._accept(payload)
+        elif kind == "done":
+            self.running.discard(payload["step_id"])
+            self._finish(payload)
+        elif kind == "close":
+            self.closed = True
+            if payload is not None:
+                self.error = payload
+                self._queued.clear()
+        elif kind == "call":
+            payload()
 
     def blocked(self) -> list[str]:
         """Tasks with no outcome that are not held for a person: they wait on one."""
