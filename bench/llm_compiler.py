@@ -43,9 +43,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from langchain_core.messages import HumanMessage
-from langchain_core.tools import tool
+from langchain_core.tools import BaseTool, tool
 from langgraph.graph import START, StateGraph
 from langgraph.types import Command, Send
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,8 +262,30 @@ def sim_tool(label: str, ms: int) -> str:
     return f"result of {label}"
 
 
-COMPILER_TOOLS = {"sim": (sim_tool, Risk.LOW)}
-COMPILER = build_graph(tools=COMPILER_TOOLS)
+class SimArgs(BaseModel):
+    label: str
+    ms: int
+
+
+class BareSim(BaseTool):
+    """The same simulated tool with nothing but its latency: ``invoke`` skips LangChain's
+    per-call machinery (callbacks, type hints; ~0.4 ms a call), so the table measures
+    the executors' own overhead, as the issue's anchors (bare asyncio: 1.00-1.03) did."""
+
+    name: str = "sim"
+    description: str = "Simulate a tool call that takes ms milliseconds."
+    args_schema: type[BaseModel] = SimArgs
+
+    def _run(self, label: str, ms: int) -> str:
+        sim(ms)
+        return f"result of {label}"
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> str:
+        return self._run(**input)
+
+
+SIM_TOOLS: dict[str, BaseTool] = {"langchain": sim_tool, "bare": BareSim()}
+GRAPH = {"compiler": build_graph(tools={"sim": (sim_tool, Risk.LOW)})}
 BOX: dict[str, Any] = {}
 
 
@@ -294,7 +317,7 @@ def run_compiler(model: Any, tmp: Path, n: int) -> float:
     os.environ["AGENT_GRAPHS_COMPILER_MAX_TASKS"] = str(max(n, 12))
     os.environ["AGENT_GRAPHS_COMPILER_MAX_CONCURRENCY"] = "256"
     with open_saver(tmp / "compiler.sqlite") as saver:
-        graph = COMPILER.compile(checkpointer=saver)
+        graph = GRAPH["compiler"].compile(checkpointer=saver)
         config = {"configurable": {"thread_id": "c"}, "recursion_limit": 100}
         t0 = time.perf_counter()
         dag = 0.0
@@ -332,6 +355,8 @@ def main() -> None:
     parser.add_argument("--token-delay", type=float, default=0.00005,
                         help="seconds between streamed tokens")
     parser.add_argument("--quick", action="store_true", help="10 and 50 tasks, fast tools")
+    parser.add_argument("--tool", choices=sorted(SIM_TOOLS), default="langchain",
+                        help="the simulated tool: a LangChain @tool, or bare (latency only)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs per cell and executor (median; fewer if a run is long)")
     parser.add_argument("--only", default="", help="comma-separated executors to run")
@@ -345,9 +370,11 @@ def main() -> None:
         from agent_graphs.context import Context
         from agent_graphs.llm_compiler.graph import _toolbox
 
+        # A new dict, not the old one changed: toolboxes are cached by the dict's id.
+        tools = {"sim": (SIM_TOOLS[args.tool], Risk.LOW)}
+        GRAPH["compiler"] = build_graph(tools=tools)
         BOX["box"] = _toolbox(Context(workspace=str(Path(tmpdir) / "ws"),
-                                      outbox=str(Path(tmpdir) / "outbox.jsonl")),
-                              COMPILER_TOOLS)
+                                      outbox=str(Path(tmpdir) / "outbox.jsonl")), tools)
         overhead = tool_call_overhead()
         warm = make_dag("wide", 3, 1, 2, seed=0)  # imports, toolbox, first SQLite files
         for ex in only:
@@ -427,8 +454,11 @@ def _table(rows: list[dict[str, Any]], only: list[str], args: Any, load: tuple,
         f"({platform.machine()}, Python {platform.python_version()}); load average "
         f"before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, after {after[0]:.2f}. "
         f"Planner: {args.chunk}-character tokens, {args.token_delay * 1e6:.0f} µs apart. "
+        f"Simulated tool: `{args.tool}` ("
+        + ("a LangChain `@tool`" if args.tool == "langchain" else
+           "latency only: its `invoke` skips LangChain's per-call machinery") + "). "
         "Every executor calls the tool the same way (`Toolbox.run`: argument check, a "
-        f"worker thread with a timeout, LangChain's tool invoke; {overhead * 1000:.2f} ms a "
+        f"worker thread with a timeout, the tool's invoke; {overhead * 1000:.2f} ms a "
         "call with a 0 ms tool, measured in this run) and persists to SQLite. Median of "
         f"up to {args.repeats} runs per cell (as many as fit in 5 s); wall time divided by "
         "the critical path (lower is better, 1.00 is the physical limit). "
@@ -438,8 +468,8 @@ def _table(rows: list[dict[str, Any]], only: list[str], args: Any, load: tuple,
         "its last task. `first task started / last task planned`: in the llm_compiler run "
         "shown, from the start of the run (the first task starts before the plan is done).",
         "",
-        "Command: `.venv/bin/python bench/llm_compiler.py "
-        "--out bench/results/llm_compiler.md`",
+        f"Command: `.venv/bin/python bench/llm_compiler.py --tool {args.tool} "
+        f"--out {args.out or '-'}`",
         "",
         head, sep, *(_line(r, only) for r in rows), ""])
 
