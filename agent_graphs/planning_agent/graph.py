@@ -32,7 +32,7 @@ from agent_graphs.actions import clip
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
 from agent_graphs.graphs import RECURSION_LIMIT
-from agent_graphs.llm import structured
+from agent_graphs.llm import ModelOutputError, structured
 from agent_graphs.llm_compiler.graph import approve as compiler_approve
 from agent_graphs.llm_compiler.state import GateInput
 from agent_graphs.models import MODEL_RETRY, chat_model
@@ -162,8 +162,15 @@ def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None 
                                              completed=completed or "(none)",
                                              failed=problems.strip() or "(none)")
     ids = {f["step_id"] for f in failures if f.get("step_id")}
-    new_plan, usage = _ask_planner(ctx, box, prompt, done=set(results),
-                                   avoid=ids - set(results), replanning=True)
+    try:
+        new_plan, usage = _ask_planner(ctx, box, prompt, done=set(results),
+                                       avoid=ids - set(results), replanning=True)
+    except ModelOutputError as err:
+        # NOTE: the loop ends as at the replan limit, keeping what succeeded (the report
+        # node finishes at once when nothing did), not the run with an error
+        emit("replan_failed", summary=f"no usable replan: {clip(err, 200)}", error=str(err))
+        return Command(goto="reflect_report", update={
+            "stop_reason": f"the planner gave no usable plan for what failed ({err})"})
     steps = [step.model_dump() for step in new_plan.steps]
     count = state.get("replans", 0) + (0 if rejected_plan else 1)
     emit("replanned", summary=f"Replan #{count} ({len(steps)} new steps):",

@@ -204,3 +204,24 @@ def test_an_empty_goal_is_refused(bad, dirs):
     install(fallbacks=FALLBACKS)
     with pytest.raises(ValueError, match="goal must be a non-empty string"):
         builder.compile().invoke(bad, context={**CONTEXT, **dirs})
+
+
+def test_a_replanner_with_no_usable_plan_ends_the_run_with_what_succeeded(dirs):
+    from tests.planning_agent.contract import _step, competitor_plan
+
+    def planner(messages, bound):
+        if "<failed>" not in messages[0].text:
+            return call("Plan", steps=competitor_plan(False))
+        return call("Plan", steps=[_step("s5", "Initech again", "calculator",
+                                         {"expression": "$s9 * 2"})])  # names no real step
+
+    install(fallbacks={**FALLBACKS, "planner": planner})
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    graph = builder.compile(checkpointer=InMemorySaver())
+    graph.invoke({"goal": COMPETITOR_GOAL}, CONFIG, context={**CONTEXT, **dirs})
+    values = graph.get_state(CONFIG).values
+    assert values["status"] == "failed"
+    assert "no usable plan" in values["final_answer"]
+    assert set(values["results"]) == {"s1", "s2", "s4"}  # what succeeded is reported
+    assert "$249" in values["report"] and "$179" in values["report"]
