@@ -112,7 +112,8 @@ def _stated(value: float, line: str, what: str = "") -> bool:
 
 
 def extract(
-    model: Callable[[], BaseChatModel], *, what: str, output: str, attempts: int = 2
+    model: Callable[[], BaseChatModel], *, what: str, output: str, attempts: int = 2,
+    lines: Sequence[tuple[str, str, str]] | None = None,
 ) -> tuple[Value | None, str, dict[str, int]]:
     """Read the value ``what`` describes out of a tool ``output``, with its exact line.
 
@@ -125,12 +126,15 @@ def extract(
         what: The value wanted, in words (a step's description).
         output: The tool result to read it from.
         attempts: How many answers the model may give.
+        lines: The lines to choose from, as :func:`candidates` gives them, when the
+            caller has narrowed them further (the LLM Compiler's joiner keeps a task's
+            own lines among its siblings'); default: ``candidates(what, output)``.
 
     Returns:
         The value (None when no verifiable one was found), the problem (empty on
         success), and the tokens used.
     """
-    lines = candidates(what, output)
+    lines = list(candidates(what, output) if lines is None else lines)
     if not lines:
         return None, f"no line of the result states {what!r} with a figure", {}
     if len(lines) == 1:
@@ -164,13 +168,14 @@ def extract(
     return Value(found.value, line, source), "", usage
 
 
-def results_answer(results: Mapping[str, Any]) -> str:
+def results_answer(results: Mapping[str, Any], *, width: int = 200) -> str:
     """An answer made of the results themselves, for when the model's is not grounded:
-    each step's value (with the line it came from) or a glimpse of its output."""
+    each step's value (with the line it came from) or the first ``width`` characters of
+    its output."""
     lines = []
     for sid, r in results.items():
         said = (f"{r['value']:.10g}" if isinstance(r.get("value"), float)
-                else " ".join(str(r.get("output", ""))[:200].split()))
+                else " ".join(str(r.get("output", ""))[:width].split()))
         where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
         lines.append(f"- {sid} {r['tool']}: {said}{where}")
     return "The results:\n" + "\n".join(lines)

@@ -29,16 +29,21 @@ result):
 Why more tasks are needed: {feedback}
 Plan only the tasks that are still missing, with new ids."""
 
-JOINER_PROMPT = """Decide whether the task results below answer the goal. If they do, \
-choose finish and write the final answer from them: brief, with the concrete figures they \
-contain. If they do not (a task failed, or something is missing), choose replan and say \
-in feedback what the next tasks must do.{last_chance}
+JOINER_PROMPT = """Decide whether the task results below answer the goal.
+- finish: they do. Write the answer: for each thing the goal asks about, its name and \
+its figure exactly as a task line writes it. Use only figures the lines give; compute \
+nothing.
+- replan: a task failed, or the lines lack what the goal needs. Say in feedback what \
+the next tasks must find.{last_chance}
 
-<goal>{goal}</goal>
-
-<tasks>
 {tasks}
-</tasks>"""
 
-LAST_CHANCE = """ No replans are left: choose finish and answer with what the results \
-give, saying what is missing."""
+<goal>{goal}</goal>"""
+
+LAST_CHANCE = """
+No replans are left: choose finish and answer with what the lines give, saying what is \
+missing."""
+
+JOINER_RETRY = """Your answer was not used: {problems}.
+<previous_answer>{answer}</previous_answer>
+Answer again with finish, giving each figure as a task line above writes it."""

@@ -23,12 +23,14 @@ class JoinDecision(BaseModel):
     """The joiner's verdict on the results: the final answer, or what to plan next."""
 
     # NOTE: the thought comes first so a model looks at the results before it decides.
-    thought: str = Field(max_length=400, description="What the results show, briefly")
+    thought: str = Field(max_length=400,
+                         description="What the task lines show about the goal, briefly")
     action: Literal["finish", "replan"] = Field(
         description="finish: the results answer the goal; replan: more tasks are needed"
     )
     answer: str = Field(
-        default="", description="The final answer for the user (when action is finish)"
+        default="", description="The final answer for the user (when action is finish): "
+        "each thing the goal asks about with its figure, as a task line writes it"
     )
     feedback: str = Field(
         default="", max_length=400,
