@@ -37,6 +37,7 @@ from langgraph.types import Command
 from agent_graphs import actions
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
+from agent_graphs.figures import figures, unsupported_figures
 from agent_graphs.grounding import (
     candidates,
     claimed_actions,
@@ -46,7 +47,6 @@ from agent_graphs.grounding import (
     results_answer,
     unsupported_numbers,
 )
-from agent_graphs.figures import unsupported_figures
 from agent_graphs.llm import add_usage, structured
 from agent_graphs.llm_compiler import prompts
 from agent_graphs.llm_compiler.state import JoinDecision, State
@@ -74,6 +74,13 @@ def _about(step: Mapping[str, Any]) -> str:
     return f"{step.get('description', '')} {said}"
 
 
+def _own_words(plan: Sequence[Mapping[str, Any]], sid: str) -> set[str]:
+    """Words of task ``sid`` that no other task of its tool has: what sets it apart."""
+    step = next(s for s in plan if s["id"] == sid)
+    others = [_words(_about(s)) for s in plan if s["id"] != sid and s["tool"] == step["tool"]]
+    return _words(_about(step)) - set().union(*others)
+
+
 def evidence(
     plan: Sequence[Mapping[str, Any]], results: Mapping[str, Any]
 ) -> dict[str, list[tuple[str, str, str]]]:
@@ -85,9 +92,10 @@ def evidence(
     lines with a figure (``grounding.candidates``): those naming a word of the task that
     no sibling task of the same tool has, when it has one ("Globex" among searches for
     Globex, Initech and Umbrella), so one company's price is not listed under another's.
-    Lines sharing more of the task's words come first, and a line naming a sibling's own
-    word too (a comparison of all three) after those that do not. A line shown for an
-    earlier task is not repeated.
+    Lines sharing more of the task's words come first, then those of a document whose
+    title names the task's own word (Globex's profile before a table that mentions
+    Globex); a line naming a sibling's own word too (a comparison of all three) comes
+    after all that do not. A line shown for an earlier task is not repeated.
     """
     steps = [s for s in plan if s["id"] in results]
     shown: set[str] = set()
@@ -107,13 +115,13 @@ def evidence(
         others = [_words(_about(s)) for s in steps
                   if s["id"] != step["id"] and s["tool"] == step["tool"]]
         mine = _words(_about(step))
-        own = mine - set().union(*others)
+        own = _own_words(steps, step["id"])
         theirs = set().union(*(words - mine for words in others))
         found = [(line.replace("**", ""), source, title) for line, source, title
                  in candidates(_about(step), output)]
         found = [f for f in found if f[0] not in shown and (not own or own & _words(f[0]))]
         found.sort(key=lambda f: (bool(theirs & _words(f[0])), -len(mine & _words(f[0])),
-                                  len(f[0])))
+                                  not own & _words(f[2]), len(f[0])))
         lines[step["id"]] = found[:_LINES] or [
             (actions.clip(" ".join(output.split()), _SHORT), "tool", "")]
         shown |= {f[0] for f in found[:_LINES]}
@@ -122,6 +130,31 @@ def evidence(
 
 def _has_figure(text: str) -> bool:
     return unsupported_figures(text, [text])[0] > 0
+
+
+_CLAUSE = re.compile(r";|\||,\s|\band\b|\bwhile\b|\bagainst\b")
+
+
+def _about_own(value: float, quote: str, own: set[str]) -> float | None:
+    """The value as the part of ``quote`` about the task's subject states it.
+
+    A line can price two things ("Acme Cloud Starter costs $49 per month and Globex
+    Monitor Basic costs $59 per month"); a small model reads its first figure. The
+    value stands when a clause stating it names one of ``own`` (or there is no own
+    word); else the one figure of the clauses that do name it, if there is exactly one;
+    else None.
+    """
+    clauses = _CLAUSE.split(quote)
+    if not own or any(own & _words(c) and _states(c, value) for c in clauses):
+        return value
+    found = {float(f.digits) for c in clauses if own & _words(c) for f in figures(c)
+             if not f.label and "%" not in f.text and "percent" not in f.text}
+    return found.pop() if len(found) == 1 else None
+
+
+def _states(text: str, value: float) -> bool:
+    return any(abs(float(f.digits) - value) < 1e-9 or abs(float(f.value) - value) < 1e-9
+               for f in figures(text) if not f.label)
 
 
 def read_values(
@@ -154,9 +187,14 @@ def read_values(
             emit("value_unread", summary=f"read   {sid}: {actions.clip(problem, 150)}",
                  step_id=sid, problem=problem, level=1)
             continue
-        emit("value_read", summary=f"read   {sid} = {value.value:g} from {value.quote!r}",
-             step_id=sid, value=value.value, quote=value.quote, level=1)
-        read[sid] = {**r, "value": value.value, "quote": value.quote, "source": value.source}
+        number = _about_own(value.value, value.quote, _own_words(plan, sid))
+        if number is None:
+            emit("value_unread", summary=f"read   {sid}: {value.value:g} is not stated "
+                 f"about the task's subject in {value.quote!r}", step_id=sid, level=1)
+            continue
+        emit("value_read", summary=f"read   {sid} = {number:g} from {value.quote!r}",
+             step_id=sid, value=number, quote=value.quote, level=1)
+        read[sid] = {**r, "value": number, "quote": value.quote, "source": value.source}
     return read, usage
 
 
