@@ -39,7 +39,12 @@ from agent_graphs.models import MODEL_RETRY, chat_model
 from agent_graphs.plan_execute.graph import review_plan as pe_review_plan
 from agent_graphs.planning_agent import prompts
 from agent_graphs.planning_agent.dag import evaluate, execute, step_line
-from agent_graphs.planning_agent.delivery import deliver, prepare_delivery, review_delivery
+from agent_graphs.planning_agent.delivery import (
+    CONTENT,
+    deliver,
+    prepare_delivery,
+    review_delivery,
+)
 from agent_graphs.planning_agent.report_stage import (
     REFLECT_REPORT_ROUTES,
     finish,
@@ -57,8 +62,16 @@ ROLES = ("planner", "executor", "critic", "writer")
 """The model roles this graph calls: plans; values and delivery arguments; step results
 the runtime cannot judge and the report's critique; the report."""
 
-# Tools a plan may use: the report's delivery (an email) comes after the report, not in it.
-_AFTER_REPORT = frozenset({"send_email"})
+# Tools a plan may not use: the report's delivery (email it, save it) comes after the
+# report, not in it (a small planner otherwise "creates the summary" with write_file
+# before any result exists).
+_AFTER_REPORT = frozenset(CONTENT)
+
+
+def _plan_tools(box: Toolbox) -> str:
+    """The planner's tool list: the tools a plan may use, one a line."""
+    return "\n".join(line for line in box.describe().splitlines()
+                     if line.split()[1] not in _AFTER_REPORT)
 
 
 @lru_cache(maxsize=32)
@@ -115,7 +128,7 @@ def plan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = 
     last = failures[-1] if failures else None
     feedback = (f"\n\n<feedback>A person rejected the last plan: {last['error']}</feedback>"
                 if last and last.get("kind") == "plan_rejected" else "")
-    prompt = prompts.PLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"],
+    prompt = prompts.PLANNER_PROMPT.format(tools=_plan_tools(box), goal=state["goal"],
                                            feedback=feedback)
     new_plan, usage = _ask_planner(ctx, box, prompt, done=set(), avoid=set(),
                                    replanning=False)
@@ -158,7 +171,7 @@ def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None 
                          f"{clip(f['evaluation']['issues'], 200)}" for f in failed)
     if rejected_plan:
         problems += f"\n- A person rejected the last plan: {failures[-1]['error']}"
-    prompt = prompts.REPLANNER_PROMPT.format(tools=box.describe(), goal=state["goal"],
+    prompt = prompts.REPLANNER_PROMPT.format(tools=_plan_tools(box), goal=state["goal"],
                                              completed=completed or "(none)",
                                              failed=problems.strip() or "(none)")
     ids = {f["step_id"] for f in failures if f.get("step_id")}

@@ -225,3 +225,22 @@ def test_a_replanner_with_no_usable_plan_ends_the_run_with_what_succeeded(dirs):
     assert "no usable plan" in values["final_answer"]
     assert set(values["results"]) == {"s1", "s2", "s4"}  # what succeeded is reported
     assert "$249" in values["report"] and "$179" in values["report"]
+
+
+def test_a_plan_cannot_save_or_send_the_report_before_it_exists(dirs):
+    seen: list[tuple[str, str]] = []
+
+    def planner(messages, bound):
+        seen.append((messages[0].text, json.dumps(bound.get("tools"))))
+        return FALLBACKS["planner"](messages, bound)
+
+    install(fallbacks={**FALLBACKS, "planner": planner})
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    graph = builder.compile(checkpointer=InMemorySaver())
+    graph.invoke({"goal": CASES["answer"]["input"]["goal"] + " and save it to summary.md"},
+                 CONFIG, context={**CONTEXT, **dirs})
+    prompt, grammar = seen[0]
+    assert "- search (low)" in prompt and "- write_file" not in prompt
+    assert "send_email" not in grammar and "write_file" not in grammar
+    assert '"search"' in grammar
