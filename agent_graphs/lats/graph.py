@@ -277,7 +277,7 @@ def backpropagate(state: State, runtime: Runtime[Context]) -> Command[Literal["s
     s = lats_settings(get_context(runtime))
     tree = state["tree"]
     patch = T.backpropagate(tree, state["selected"], state.get("new_ids") or [],
-                            max_asks=s.lats_max_asks)
+                            max_asks=s.lats_max_asks, pessimism=s.lats_value_pessimism)
     work = T.merge_tree(tree, patch)
     best = T.best_trajectory(work)[-1]
     solved = T.solved_node(work) is not None

@@ -60,7 +60,12 @@ class LatsSettings:
         float,
     )
     lats_max_asks: int = _setting(
-        "lats_max_asks", 3, "LATS: most times the policy is asked to expand one node", int
+        "lats_max_asks", 6, "LATS: most times the policy is asked to expand one node", int
+    )
+    lats_value_pessimism: float = _setting(
+        "lats_value_pessimism", 0.15,
+        "LATS: a child's value counts as value - this / sqrt(visits) when backed up to its "
+        "parent (the best of several noisy guesses is biased up); 0 = off", float,
     )
     lats_solve_threshold: float = _setting(
         "lats_solve_threshold", 0.9,
@@ -85,6 +90,8 @@ class LatsSettings:
         for name in ("lats_reask_below", "lats_solve_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if not 0.0 <= self.lats_value_pessimism <= 1.0:
+            raise ValueError("lats_value_pessimism must be between 0 and 1")
         if self.lats_exploration_weight < 0:
             raise ValueError("lats_exploration_weight must not be negative")
         if self.lats_code_timeout <= 0:

@@ -126,8 +126,11 @@ def select(tree: Mapping[str, dict], *, weight: float, reask_below: float,
     From the root, follow the open child with the highest UCT until a node that was never
     expanded. A node whose open children all have a value below ``reask_below`` (or that
     has no open child left) is itself returned, to ask the policy again, while it may be
-    asked (``max_asks`` asks per node; an ask that adds nothing ends the asking).
-    Terminal nodes are never returned: a finished branch is not expanded again.
+    asked (``max_asks`` asks per node; an ask that adds nothing ends the asking) — unless
+    the value model's own score of it (the mean of its judgements) is below
+    ``reask_below`` too: then the nearest ancestor that may be asked is asked instead
+    (new ideas are wanted higher up, not more children of a doubtful node). Terminal
+    nodes are never returned: a finished branch is not expanded again.
     """
     memo: dict[str, bool] = {}
     if not is_open(tree, ROOT, max_asks, memo):
@@ -141,6 +144,10 @@ def select(tree: Mapping[str, dict], *, weight: float, reask_below: float,
         looks_bad = all(tree[c]["visits"] > 0 and tree[c]["value"] < reask_below
                         for c in kids)
         if can_ask(node, max_asks) and looks_bad:
+            if node["score"] is not None and node["score"] < reask_below:
+                up = [a for a in path_to(tree, node["parent"])[::-1] if can_ask(tree[a], max_asks)]
+                if up:
+                    return up[0]
             return nid
         if not kids:  # is_open(nid) guarantees can_ask or an open child; kept for safety
             return None
@@ -219,26 +226,30 @@ def record_score(tree: Mapping[str, dict], nid: str, *, score: float, reflection
     """Patch for the value model's verdict on ``nid``: a score in [0, 1], a reflection.
 
     A node judged again (an expanded node re-judged beside its new children) keeps the
-    mean of its judgements as its score, and its value moves by the change: a noisy
-    first guess is averaged out. ``solved`` is the judge's word that a terminal node
-    reaches the goal (environments without a verifier); ignored for non-terminal nodes.
+    mean of its judgements as its score, and the judgement counts as one more visit of
+    the node, rewarded by it: repeated noisy guesses average out, and a node the value
+    model keeps trusting is not sunk by one unlucky expansion. ``solved`` is the judge's
+    word that a terminal node reaches the goal (environments without a verifier); it is
+    ignored for non-terminal nodes.
     """
     node = tree[nid]
-    new = min(max(float(score), 0.0), 1.0)
+    judged = min(max(float(score), 0.0), 1.0)
     evals = node.get("evals", 0)
+    mean = judged
     if node["score"] is not None and evals > 0:
-        new = (node["score"] * evals + new) / (evals + 1)
-    fields: dict[str, Any] = {"score": new, "evals": evals + 1,
+        mean = (node["score"] * evals + judged) / (evals + 1)
+    fields: dict[str, Any] = {"score": mean, "evals": evals + 1,
                               "reflection": reflection or node["reflection"]}
-    if node["score"] is not None and node["visits"] > 0:  # its first visit counted the old
-        fields["value"] = node["value"] + (new - node["score"]) / node["visits"]
+    if node["visits"] > 0:  # judged again: one more visit, whose reward is this judgement
+        fields.update(visits=node["visits"] + 1,
+                      value=node["value"] + (judged - node["value"]) / (node["visits"] + 1))
     if solved and node["terminal"]:
         fields["solved"] = True
     return {nid: fields}
 
 
 def backpropagate(tree: Mapping[str, dict], parent: str, new_ids: Iterable[str], *,
-                  max_asks: int) -> Patch:
+                  max_asks: int, pessimism: float = 0.0) -> Patch:
     """Patch that backs up one expansion of ``parent``.
 
     Each scored new child counts one visit at its own score. Then ``parent`` and every
@@ -247,6 +258,11 @@ def backpropagate(tree: Mapping[str, dict], parent: str, new_ids: Iterable[str],
     expansion. A node's value is so the mean of its own score and of those rewards, and a
     branch whose leaves keep failing sinks, while one failure does not sink a node that
     still has good children. An expansion that scored nothing changes no value.
+
+    ``pessimism``: a child's value counts as ``value - pessimism / sqrt(visits)`` in the
+    best-child reward. The best of several noisy guesses is biased up (five hopeless
+    children judged with noise: their best looks fair); a child seen once counts for
+    less than one whose value several visits agree on.
     """
     patch: Patch = {}
     for nid in new_ids:
@@ -259,7 +275,8 @@ def backpropagate(tree: Mapping[str, dict], parent: str, new_ids: Iterable[str],
     memo: dict[str, bool] = {}
     for nid in reversed(path_to(tree, parent)):
         node = work[nid]
-        values = [work[c]["value"] for c in node["children"]
+        values = [work[c]["value"] - pessimism / math.sqrt(work[c]["visits"])
+                  for c in node["children"]
                   if work[c]["visits"] > 0 and is_open(work, c, max_asks, memo)]
         reward = max(values, default=0.0)
         visits = node["visits"] + 1

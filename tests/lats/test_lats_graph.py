@@ -81,8 +81,9 @@ def test_one_iteration_expands_evaluates_and_backpropagates(checkpointer, tmp_pa
     assert [tree[c]["score"] for c in tree["0"]["children"]] == [0.1, 0.1, 0.9]
     assert all(tree[c]["visits"] == 1 and tree[c]["acted"] for c in tree["0"]["children"])
     assert tree["0.0"]["reflection"] == "24 cannot be reached from here"
-    # the root's first visit was worth 0; the expansion's reward is its best child, 0.9
-    assert (tree["0"]["visits"], tree["0"]["value"]) == (2, pytest.approx(0.45))
+    # the root's first visit was worth 0; the expansion's reward is its best child, 0.9,
+    # less the default pessimism for a child judged once (0.15 / sqrt 1)
+    assert (tree["0"]["visits"], tree["0"]["value"]) == (2, pytest.approx((0.9 - 0.15) / 2))
     assert values["status"] == "failed" and values["stop_reason"] == "max_iterations (1) reached"
     assert values["final_answer"].startswith("Stopped before reaching the goal: max_iterations")
     assert "Best attempt (value 0.90)" in values["final_answer"]
@@ -313,6 +314,8 @@ def test_bad_settings_are_refused():
         LatsContext(lats_n_candidates=0)
     with pytest.raises(ValueError, match="lats_reask_below must be between 0 and 1"):
         LatsContext(lats_reask_below=2.0)
+    with pytest.raises(ValueError, match="lats_value_pessimism must be between 0 and 1"):
+        LatsContext(lats_value_pessimism=-0.1)
 
 
 def test_the_game24_verifier_is_exact():

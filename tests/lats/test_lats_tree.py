@@ -127,6 +127,36 @@ def test_a_node_whose_children_all_look_bad_is_asked_again_until_its_asks_run_ou
     assert T.select(tree, weight=0.0, reask_below=0.5, max_asks=3) == "0.0.2"
 
 
+def test_a_doubtful_node_whose_children_look_bad_sends_the_ask_up():
+    tree, (a, _b) = expand(T.new_tree(), T.ROOT, [0.9, 0.1])
+    tree, _ = expand(tree, a, [0.2, 0.1])
+    assert T.select(tree, weight=0.0, reask_below=0.5, max_asks=3) == a  # score 0.9: ask a
+    # judged again, low: a's score is the mean 0.45, its value still the best of the root
+    tree = score(tree, a, 0.0)
+    assert tree[a]["score"] == pytest.approx(0.45) and tree[a]["value"] > tree[_b]["value"]
+    # its children look bad and so does a itself: the root is asked for other ways
+    assert T.select(tree, weight=0.0, reask_below=0.5, max_asks=3) == T.ROOT
+    # when no ancestor may be asked, a is asked after all
+    tree = T.merge_tree(tree, {T.ROOT: {"asks": 3}})
+    assert T.select(tree, weight=0.0, reask_below=0.5, max_asks=3) == a
+
+
+def test_pessimism_discounts_children_seen_few_times_in_the_backup():
+    tree, (a, b) = expand(T.new_tree(), T.ROOT, [0.7, 0.5])
+    tree = T.merge_tree(tree, {b: {"visits": 4, "value": 0.6}})
+    tree, ids = grow(tree, a, "x")
+    tree = score(act(tree, ids[0]), ids[0], 0.2)
+    patch = T.backpropagate(tree, a, ids, max_asks=3, pessimism=0.2)
+    # a: best open child x (0.2, one visit) counts 0.2 - 0.2 / 1 = 0.0
+    assert patch[a]["value"] == pytest.approx((0.7 + 0.0) / 2)
+    # root: a (value 0.35, 2 visits) counts 0.35 - 0.2 / sqrt 2; b (4 visits) 0.6 - 0.1
+    reward = max(0.35 - 0.2 / math.sqrt(2), 0.6 - 0.2 / 2)
+    assert patch[T.ROOT]["value"] == pytest.approx(tree[T.ROOT]["value"] + (
+        reward - tree[T.ROOT]["value"]) / 3)
+    plain = T.backpropagate(tree, a, ids, max_asks=3)  # no pessimism: the best value
+    assert plain[a]["value"] == pytest.approx((0.7 + 0.2) / 2)
+
+
 def test_depth_limit_ends_a_branch_unsolved():
     tree, (a,) = grow(T.new_tree(), T.ROOT, "a")
     tree = T.merge_tree(tree, T.record_outcome(a, depth=1, observation="o", state=None,
@@ -168,11 +198,12 @@ def test_a_second_judgement_is_averaged_into_score_and_value():
     assert (tree[a]["score"], tree[a]["evals"], tree[a]["visits"]) == (0.8, 1, 2)
     tree = score(tree, a, 0.2, reflection="looks worse now")
     assert tree[a]["score"] == pytest.approx(0.5) and tree[a]["evals"] == 2
-    # its first visit counted 0.8; now it counts the mean of both judgements, 0.5
-    assert tree[a]["value"] == pytest.approx((0.5 + 0.6) / 2)
+    # the judgement is one more visit, rewarded by it: the mean of 0.8, 0.6 and 0.2
+    assert (tree[a]["visits"], tree[a]["value"]) == (3, pytest.approx((0.8 + 0.6 + 0.2) / 3))
     assert tree[a]["reflection"] == "looks worse now"
     tree = score(tree, a, 1.7)  # clipped to 1 before averaging
     assert tree[a]["score"] == pytest.approx((0.8 + 0.2 + 1.0) / 3) and tree[a]["evals"] == 3
+    assert tree[a]["value"] == pytest.approx((0.8 + 0.6 + 0.2 + 1.0) / 4)
     assert tree[a]["reflection"] == "looks worse now"  # an empty reflection keeps the last
 
 
