@@ -67,18 +67,25 @@ def _words(text: str) -> set[str]:
             for w in _WORD.findall(text.lower())}
 
 
-def _about(step: Mapping[str, Any]) -> str:
-    """What a task was for, in words: its description and its arguments' text."""
+def _subject(step: Mapping[str, Any], plan: Sequence[Mapping[str, Any]]) -> str:
+    """What this task alone was for, in words: its description, or its arguments' text
+    when a sibling (same tool) has the same description (the 0.5B planner gave three
+    searches the goal as their description and only the queries told them apart)."""
     args = step.get("args") or {}
     said = " ".join(str(v) for v in args.values()) if isinstance(args, dict) else str(args)
-    return f"{step.get('description', '')} {said}"
+    shared = any(s["id"] != step["id"] and s["tool"] == step["tool"]
+                 and s.get("description") == step.get("description") for s in plan)
+    return said if shared or not step.get("description") else str(step["description"])
 
 
-def _own_words(plan: Sequence[Mapping[str, Any]], sid: str) -> set[str]:
-    """Words of task ``sid`` that no other task of its tool has: what sets it apart."""
+def _own_words(plan: Sequence[Mapping[str, Any]], sid: str) -> tuple[set[str], set[str]]:
+    """Words of task ``sid``'s subject that no sibling task (same tool) has, and the
+    siblings' words it does not have: what sets it apart, and what sets them apart."""
     step = next(s for s in plan if s["id"] == sid)
-    others = [_words(_about(s)) for s in plan if s["id"] != sid and s["tool"] == step["tool"]]
-    return _words(_about(step)) - set().union(*others)
+    mine = _words(_subject(step, plan))
+    others = set().union(*(_words(_subject(s, plan)) for s in plan
+                           if s["id"] != sid and s["tool"] == step["tool"]))
+    return mine - others, others - mine
 
 
 def evidence(
@@ -112,13 +119,11 @@ def evidence(
         if len(output) <= _SHORT:
             lines[step["id"]] = [(" ".join(output.split()), "tool", "")]
             continue
-        others = [_words(_about(s)) for s in steps
-                  if s["id"] != step["id"] and s["tool"] == step["tool"]]
-        mine = _words(_about(step))
-        own = _own_words(steps, step["id"])
-        theirs = set().union(*(words - mine for words in others))
+        subject = _subject(step, steps)
+        mine = _words(subject)
+        own, theirs = _own_words(steps, step["id"])
         found = [(line.replace("**", ""), source, title) for line, source, title
-                 in candidates(_about(step), output)]
+                 in candidates(subject, output)]
         found = [f for f in found if f[0] not in shown and (not own or own & _words(f[0]))]
         found.sort(key=lambda f: (bool(theirs & _words(f[0])), -len(mine & _words(f[0])),
                                   not own & _words(f[2]), len(f[0])))
@@ -180,14 +185,14 @@ def read_values(
                 or not any(_has_figure(line) for line, _, _ in found)):
             continue
         value, problem, tokens = extract(lambda: chat_model(ctx, "joiner"),
-                                         what=by_id[sid]["description"],
+                                         what=_subject(by_id[sid], plan),
                                          output=str(r["output"]), lines=found)
         usage = add_usage(usage, tokens)
         if value is None:
             emit("value_unread", summary=f"read   {sid}: {actions.clip(problem, 150)}",
                  step_id=sid, problem=problem, level=1)
             continue
-        number = _about_own(value.value, value.quote, _own_words(plan, sid))
+        number = _about_own(value.value, value.quote, _own_words(plan, sid)[0])
         if number is None:
             emit("value_unread", summary=f"read   {sid}: {value.value:g} is not stated "
                  f"about the task's subject in {value.quote!r}", step_id=sid, level=1)
@@ -205,7 +210,7 @@ def _listing(plan: Sequence[Mapping[str, Any]], lines: Mapping[str, list[tuple[s
     for sid, found in lines.items():
         r = results[sid]
         if "value" in r and r.get("quote"):
-            body = [f"{r['value']:g}, from the line: {r['quote']}"]
+            body = [f"{r['value']:g} (from: {r['quote']})"]
         else:
             body = [f"[{title}] {line}" if title else line for line, _, title in found]
         rows.append(f"<task id='{sid}' tool='{by_id[sid]['tool']}' "

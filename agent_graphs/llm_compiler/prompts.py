@@ -29,21 +29,19 @@ result):
 Why more tasks are needed: {feedback}
 Plan only the tasks that are still missing, with new ids."""
 
-JOINER_PROMPT = """Decide whether the task results below answer the goal.
-- finish: they do. Write the answer: for each thing the goal asks about, its name and \
-its figure exactly as a task line writes it. Use only figures the lines give; compute \
-nothing.
-- replan: a task failed, or the lines lack what the goal needs. Say in feedback what \
-the next tasks must find.{last_chance}
+# NOTE: the instructions live in JoinDecision's field descriptions: the 0.5B model copied
+# instructions written here ("for each thing the goal asks about...") as its answer.
+JOINER_PROMPT = """<goal>{goal}</goal>
 
+<results>
 {tasks}
+</results>
 
-<goal>{goal}</goal>"""
+Do these results answer the goal? Answer from their figures only.{last_chance}"""
 
-LAST_CHANCE = """
-No replans are left: choose finish and answer with what the lines give, saying what is \
-missing."""
+LAST_CHANCE = """ No replans are left: choose finish and answer with what the results \
+give, saying what is missing."""
 
 JOINER_RETRY = """Your answer was not used: {problems}.
 <previous_answer>{answer}</previous_answer>
-Answer again with finish, giving each figure as a task line above writes it."""
+Answer again with finish, giving each figure as the results write it."""

@@ -24,13 +24,13 @@ class JoinDecision(BaseModel):
 
     # NOTE: the thought comes first so a model looks at the results before it decides.
     thought: str = Field(max_length=400,
-                         description="What the task lines show about the goal, briefly")
+                         description="What the results show about the goal, briefly")
     action: Literal["finish", "replan"] = Field(
         description="finish: the results answer the goal; replan: more tasks are needed"
     )
     answer: str = Field(
         default="", description="The final answer for the user (when action is finish): "
-        "each thing the goal asks about with its figure, as a task line writes it"
+        "each thing the goal asks about, named, with its figure from the results"
     )
     feedback: str = Field(
         default="", max_length=400,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -92,9 +93,14 @@ RIGHT = ("Globex Monitor Basic: $59 per month; Initech Connect: $15 per sensor p
          "Umbrella Insight Team: $179 per month.")
 
 
-def test_each_task_is_shown_its_own_lines_not_the_documents():
+# The 0.5B planner's shape: every search described by the goal, told apart by its query.
+SAME_WORDS = [s | {"description": GOAL} for s in SEARCHES]
+
+
+@pytest.mark.parametrize("plan", [SEARCHES, SAME_WORDS], ids=["described", "same-words"])
+def test_each_task_is_shown_its_own_lines_not_the_documents(plan):
     results = _searched()
-    lines = evidence(SEARCHES, results)
+    lines = evidence(plan, results)
     text = {sid: "\n".join(line for line, _, _ in found) for sid, found in lines.items()}
     assert all(len(text[sid]) < len(results[sid]["output"]) / 3 for sid in text)
     assert "Globex Monitor Basic: $59 per month" in text["s1"]
@@ -121,7 +127,7 @@ def test_a_grounded_answer_is_accepted_and_the_values_are_kept_with_their_lines(
     assert read == {"s1": (59.0, "competitor-globex.md"), "s2": (15.0, "competitor-initech.md"),
                     "s3": (179.0, "competitor-umbrella.md")}
     [prompt] = _decisions(fakes["joiner"])
-    assert "59, from the line: Globex Monitor Basic: $59 per month" in prompt
+    assert "59 (from: Globex Monitor Basic: $59 per month" in prompt
     assert "Entry plans" not in prompt  # one line per task once its value is read
     assert len(fakes["joiner"].calls) == 4 and len(fakes["planner"].calls) == 1
 
@@ -193,3 +199,27 @@ def test_an_answer_claiming_an_action_no_task_ran_is_set_aside(dirs):
     values, fakes = _run([_finish(claim), _finish(RIGHT)], dirs)
     assert "send_email happened" in _decisions(fakes["joiner"])[1]
     assert values["status"] == "done" and values["final_answer"] == RIGHT
+
+
+def test_a_line_pricing_two_things_gives_the_figure_about_the_tasks_subject(dirs):
+    # A small model reads the first figure of "Acme Cloud Starter costs $49 ... and Globex
+    # Monitor Basic costs $59": $49 is Acme's; the clause naming Globex says $59.
+    picks = {**PICKS, "Globex": "Entry plans: Acme Cloud Starter costs $49"}
+    fakes = install(fallbacks={"planner": planner(SEARCHES),
+                               "joiner": _joiner([_finish(RIGHT)], picks)})
+    graph = build_graph().compile(checkpointer=InMemorySaver())
+    values = graph.invoke({"goal": GOAL}, _config(), context={**CONTEXT, **dirs})
+    s1 = graph.get_state(_config()).values["results"]["s1"]
+    assert s1["value"] == 59.0 and s1["quote"].startswith("Entry plans:")
+    assert values["status"] == "done" and len(fakes["joiner"].calls) == 4
+
+
+def test_tasks_described_alike_are_read_by_their_own_query(dirs):
+    values, fakes = _run([_finish(RIGHT)], dirs, plans=[SAME_WORDS])
+    asked = [msgs[0].text for msgs in fakes["joiner"].calls][:3]
+    assert {a[a.index("gives:"):].strip() for a in asked} == {
+        f"gives: {name} entry plan price? Answer with its number and the value it states, as "
+        "a plain number (no $, %, commas or words)." for name in ("Globex", "Initech", "Umbrella")}
+    assert values["status"] == "done" and {
+        sid: r["value"] for sid, r in values["results"].items()} == {
+        "s1": 59.0, "s2": 15.0, "s3": 179.0}
