@@ -214,7 +214,7 @@ def _listing(plan: Sequence[Mapping[str, Any]], lines: Mapping[str, list[tuple[s
         else:
             body = [f"[{title}] {line}" if title else line for line, _, title in found]
         rows.append(f"<task id='{sid}' tool='{by_id[sid]['tool']}' "
-                    f"did='{by_id[sid]['description']}'>\n"
+                    f"about='{_subject(by_id[sid], plan)}'>\n"
                     + "\n".join(f"- {b}" for b in body) + "\n</task>")
     return "\n".join(rows) or "(no task ran)"
 
@@ -257,8 +257,13 @@ def problems_with(answer: str, state: State,
     if made_up := unsupported_numbers(answer, [r.get("output") for r in done.values()],
                                       state["goal"]):
         problems.append(f"the numbers {', '.join(made_up)} appear in no result")
-    if uncovered := _uncovered(answer, state.get("plan") or [], results, lines):
-        problems.append(f"it does not give the result of task {', '.join(uncovered)}")
+    plan = state.get("plan") or []
+    for sid in _uncovered(answer, plan, results, lines):
+        step = next(s for s in plan if s["id"] == sid)
+        said = (f"{results[sid]['value']:g}" if isinstance(results[sid].get("value"), float)
+                else "a figure of its lines")
+        problems.append(f"it does not give task {sid}'s result "
+                        f"({_subject(step, plan)}: {said})")
     problems += [f"it says {tool} happened, but no result records it"
                  for tool in claimed_actions(answer, done)]
     return problems

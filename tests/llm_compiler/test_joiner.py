@@ -144,7 +144,8 @@ def test_a_made_up_number_is_sent_back_once_with_the_problem_named(dirs):
 def test_an_answer_that_leaves_a_task_out_is_sent_back(dirs):
     partial = "Globex Monitor Basic: $59 per month; Umbrella Insight Team: $179 per month."
     values, fakes = _run([_finish(partial), _finish(RIGHT)], dirs)
-    assert "does not give the result of task s2" in _decisions(fakes["joiner"])[1]
+    assert ("does not give task s2's result (Find the price of Initech's entry plan: 15)"
+            in _decisions(fakes["joiner"])[1])
     assert values["status"] == "done" and values["final_answer"] == RIGHT
 
 
