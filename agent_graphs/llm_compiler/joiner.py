@@ -213,9 +213,10 @@ def _listing(plan: Sequence[Mapping[str, Any]], lines: Mapping[str, list[tuple[s
             body = [f"{r['value']:g} (from: {r['quote']})"]
         else:
             body = [f"[{title}] {line}" if title else line for line, _, title in found]
+        # One line per task when it has one (a read value): the list reads as an answer.
+        inner = body[0] if len(body) == 1 else "\n" + "\n".join(f"- {b}" for b in body) + "\n"
         rows.append(f"<task id='{sid}' tool='{by_id[sid]['tool']}' "
-                    f"about='{_subject(by_id[sid], plan)}'>\n"
-                    + "\n".join(f"- {b}" for b in body) + "\n</task>")
+                    f"about='{_subject(by_id[sid], plan)}'>{inner}</task>")
     return "\n".join(rows) or "(no task ran)"
 
 
