@@ -289,10 +289,14 @@ def join(state: State, runtime: Runtime[Context]) -> Command[Literal["plan_and_s
     lines = evidence(plan, state.get("results") or {})
     read, usage = read_values(ctx, plan, state.get("results") or {}, lines)
     results = {**(state.get("results") or {}), **read}
-    state = {**state, "results": results}  # type: ignore[typeddict-item]
+    state = {**state, "results": results}
     last = rnd >= ctx.max_replans
+    used = {d for s in plan for d in s["depends_on"]}
+    subjects = [_subject(s, plan) for s in plan if s["id"] in lines and s["id"] not in used
+                and results[s["id"]]["ok"]]
     prompt = prompts.JOINER_PROMPT.format(
         goal=state["goal"], tasks=_listing(plan, lines, results),
+        subjects=", ".join(subjects) or "(none succeeded)",
         last_chance=prompts.LAST_CHANCE if last else "")
     messages: list[Any] = [HumanMessage(prompt)]
     problems: list[str] = []

@@ -29,15 +29,17 @@ result):
 Why more tasks are needed: {feedback}
 Plan only the tasks that are still missing, with new ids."""
 
-# NOTE: the instructions live in JoinDecision's field descriptions: the 0.5B model copied
-# instructions written here ("for each thing the goal asks about...") as its answer.
-JOINER_PROMPT = """<goal>{goal}</goal>
-
-<results>
+# NOTE: few instructions, and the tasks named: the 0.5B model copied instructions written
+# here ("for each thing the goal asks about...") as its answer, and without the names it
+# answered with the last task's line alone; naming each task's subject, it answered all.
+JOINER_PROMPT = """<results>
 {tasks}
 </results>
 
-Do these results answer the goal? Answer from their figures only.{last_chance}"""
+<goal>{goal}</goal>
+
+Do these results answer the goal? If they do, the answer gives the result of each task: \
+{subjects}.{last_chance}"""
 
 LAST_CHANCE = """ No replans are left: choose finish and answer with what the results \
 give, saying what is missing."""

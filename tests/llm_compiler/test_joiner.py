@@ -224,3 +224,7 @@ def test_tasks_described_alike_are_read_by_their_own_query(dirs):
     assert values["status"] == "done" and {
         sid: r["value"] for sid, r in values["results"].items()} == {
         "s1": 59.0, "s2": 15.0, "s3": 179.0}
+    [prompt] = _decisions(fakes["joiner"])  # the tasks named by what sets them apart
+    assert ("the result of each task: Globex entry plan price, Initech entry plan price, "
+            "Umbrella entry plan price.") in prompt
+    assert "about='Initech entry plan price'>15 (from: Initech Connect" in prompt
