@@ -11,6 +11,8 @@ name a step the plan declares in ``depends_on``: anything else is a plan error.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Collection, Iterable, Mapping
 from graphlib import CycleError, TopologicalSorter
@@ -85,7 +87,19 @@ def plan_schema(
     schema hint (OpenAI), so a small model cannot name a tool that does not exist. Given
     each tool's argument schema (``{name: model}``), a step's ``args`` must also fit its
     tool's schema: the grammar then spells out every argument of every tool.
+
+    The same arguments give the same class (built once: about 10 ms), so what is derived
+    from it, such as its tool definition, is cached with it.
     """
+    key: tuple[Any, ...] = (tuple(sorted(tools.items())) if isinstance(tools, Mapping)
+                            else tuple(sorted(tools)))
+    return _plan_schema(key, isinstance(tools, Mapping), max_steps, min_steps)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_schema(key: tuple[Any, ...], by_schema: bool, max_steps: int,
+                 min_steps: int) -> type[Plan]:
+    tools: Iterable[str] | Mapping[str, type[BaseModel]] = dict(key) if by_schema else key
     if isinstance(tools, Mapping):
         literal: Any = Literal  # one literal type per tool, built at run time
         variants = [

@@ -18,8 +18,7 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
@@ -74,26 +73,6 @@ def _plan_tools(box: Toolbox) -> str:
                      if line.split()[1] not in _AFTER_REPORT)
 
 
-@lru_cache(maxsize=32)
-def _plan_schema(schemas: tuple[tuple[str, type[Any]], ...], max_steps: int,
-                 min_steps: int) -> type[Plan]:
-    """The Plan schema for these tools, built once (about 10 ms), with its JSON schema
-    computed once too: every structured call converts it to a tool twice (7 ms each)."""
-    schema = plan_schema(dict(schemas), max_steps, min_steps=min_steps)
-    build = schema.model_json_schema
-    memo: dict[str, str] = {}
-
-    def model_json_schema(cls: type[Plan], *args: Any, **kwargs: Any) -> dict[str, Any]:
-        key = repr((args, sorted(kwargs.items())))
-        if key not in memo:
-            memo[key] = json.dumps(build(*args, **kwargs))
-        return json.loads(memo[key])  # a fresh copy: callers may edit what they get
-
-    schema.model_json_schema = classmethod(  # type: ignore[assignment,method-assign]
-        model_json_schema)
-    return schema
-
-
 def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
                  avoid: set[str], replanning: bool) -> tuple[Plan, dict[str, int]]:
     schemas = {n: s for n, s in plan_arg_schemas(box).items() if n not in _AFTER_REPORT}
@@ -105,7 +84,7 @@ def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
 
     new_plan, usage = structured(
         chat_model(ctx, "planner"),
-        _plan_schema(tuple(sorted(schemas.items())), ctx.max_steps, 0 if replanning else 1),
+        plan_schema(schemas, ctx.max_steps, min_steps=0 if replanning else 1),
         [HumanMessage(prompt)], attempts=ctx.max_plan_attempts, check=check,
         on_retry=lambda n, problem: emit(
             "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",

@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -372,7 +374,17 @@ def _loop(
         payload["draft"] = draft
     if sources:
         payload["sources"] = list(sources)
-    return build_graph(checks=checks).compile(name="reflection"), payload
+    try:
+        return _compiled(tuple(checks)), payload
+    except TypeError:  # a check that cannot be a cache key: compile this loop on its own
+        return build_graph(checks=checks).compile(name="reflection"), payload
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(checks: tuple[Check, ...]) -> Any:
+    # Compiled once per set of checks (20-30 ms each time otherwise); a compiled graph
+    # holds no run state, so every caller can share it.
+    return build_graph(checks=checks).compile(name="reflection")
 
 
 builder = build_graph()
