@@ -470,9 +470,9 @@ def header(args: argparse.Namespace, overrides: dict, n: int, total: int) -> lis
         f"pessimism {s.lats_value_pessimism}. Percent of "
         "puzzles solved within the budget of model calls; best in each row in bold.",
         "",
-        "LATS's defaults were chosen on another seed (repeat index 1) over every 5th puzzle "
-        "(from the 3rd), then measured here on seed 0; the sensitivity tables show the "
-        "alternatives.",
+        "LATS's defaults were chosen on another seed (repeat index 1), over every 5th "
+        "puzzle from the 3rd (the value pessimism over all puzzles), then measured here on "
+        "seed 0; the sensitivity tables show the alternatives.",
         "",
     ]
 

@@ -4,7 +4,8 @@
           -> backpropagate -> select ... -> finish
 
 - **select**: UCT from the root over open children (unvisited first); a node whose
-  children all look bad is asked again; stops on a solution, ``lats_max_iterations``, a
+  children all look bad is asked again (or, when the value model doubts the node itself,
+  its nearest ancestor that may be asked); stops on a solution, ``lats_max_iterations``, a
   budget of model calls or tokens, or when every branch has ended (finished, or at
   ``lats_max_depth``), never by LangGraph's recursion limit.
 - **expand**: the policy (role ``policy``) proposes ``lats_n_candidates`` actions;
@@ -17,7 +18,8 @@
   0-1, each with a reflection (a list of verdicts), and judges the expanded node again
   (averaged into its score); verified outcomes (a puzzle's end, tests) need no call. The
   budget counts it as one model call (plus retries), as ``bench/lats.py`` does.
-- **backpropagate**: backs the expansion up to the root (``tree.backpropagate``).
+- **backpropagate**: backs the expansion up to the root (``tree.backpropagate``; a
+  child's value counts less while few visits back it, ``lats_value_pessimism``).
 - **finish**: the best trajectory, its value, the reflections, and the answer.
 
 The tree is plain JSON in the state, so a search stopped by a crash, a budget or a person
