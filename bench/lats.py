@@ -540,7 +540,8 @@ def verdict(rates: dict, methods: list[str]) -> list[str]:
         "## Targets",
         "",
         f"- LATS ≥ every baseline in every cell: **{'met' if not behind else 'NOT met'}**"
-        + (f" ({len(CELLS) - len({b.split(':')[0] for b in behind})} of {len(CELLS)} cells)"
+        + (f" (met in {len(CELLS) - len({b.split(':')[0] for b in behind})} of {len(CELLS)} "
+           "cells)"
            if behind else f" (all {len(CELLS)} cells)."),
         *[f"  - behind: {b}" for b in behind],
         "- ≥ 85% at 30 calls with independent σ = 0.5: "
