@@ -13,11 +13,12 @@ plan-and-execute's answer does):
   prompt tokens) asked for more tasks until the replan limit.
 - The value each end task was for, read from those lines by ``grounding.extract`` (one
   small call picks the line; the runtime checks the value is in it), kept in the task's
-  result so a later round never reads it again. Handed the lines themselves, the 0.5B
-  model copied the prompt's instructions as its answer; handed one line per task, it
-  only has to say it.
+  result so a later round never reads it again. The joiner then sees one line per
+  task, and the prompt names each task by what sets it apart: so shown, the 0.5B model
+  states all three prices (handed the lines, it copied the prompt's instructions as
+  its answer; without the names, it gave the last task's value alone).
 - An answer with a number no result holds, claiming an action no result records, or
-  leaving out the run's final computation is sent back once with the problem named,
+  leaving out a task's result is sent back once with the problem named,
   then replaced by the results themselves (with a note saying why) instead of another
   round of planning: the model's arithmetic and guesses never reach a user.
 - A goal's action (send an email, write a file) that no task ran is not finished: it
@@ -303,9 +304,9 @@ def join(state: State, runtime: Runtime[Context]) -> Command[Literal["plan_and_s
     decision = None
     answer = ""
     for _ in range(2):  # one retry with the problem named, then the results speak
-        decision, used = structured(chat_model(ctx, "joiner"), JoinDecision, messages,
-                                    attempts=ctx.max_plan_attempts)
-        usage = add_usage(usage, used)
+        decision, tokens = structured(chat_model(ctx, "joiner"), JoinDecision, messages,
+                                      attempts=ctx.max_plan_attempts)
+        usage = add_usage(usage, tokens)
         emit("joined", summary=f"join   {decision.action}: "
              f"{actions.clip(decision.answer or decision.feedback or decision.thought, 160)}",
              **decision.model_dump())
