@@ -224,13 +224,14 @@ def _listing(plan: Sequence[Mapping[str, Any]], lines: Mapping[str, list[tuple[s
 def _uncovered(answer: str, plan: Sequence[Mapping[str, Any]], results: Mapping[str, Any],
                lines: Mapping[str, list[tuple[str, str, str]]]) -> list[str]:
     """End tasks (no other task used them) whose value, or any figure of whose lines,
-    the answer does not state: each was planned for the goal, so an answer gives it."""
+    the answer does not state: each was planned for the goal, so an answer gives it.
+    Actions (tools that change something) are left to ``claimed_actions``."""
     used = {d for s in plan for d in s["depends_on"]}
     missing = []
     for sid, found in lines.items():
         r = results[sid]
-        if sid in used or not r["ok"]:
-            continue
+        if sid in used or not r["ok"] or r.get("risk", "low") != "low":
+            continue  # an action's output confirms it (an email's id): no fact to give
         if isinstance(r.get("value"), float):
             missing += missing_results(answer, {sid: r["value"]})
             continue

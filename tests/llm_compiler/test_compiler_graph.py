@@ -145,7 +145,7 @@ def test_several_approvals_wait_at_once_and_are_answered_by_id(checkpointer, dir
                                      "body": "edited"}}}),
                  _config(), context=context, durability="sync")
     values = graph.get_state(_config()).values
-    assert values["status"] == "done"
+    assert values["status"] == "done", values["final_answer"]
     sent = read_outbox(dirs["outbox"])
     assert sorted(m["to"] for m in sent) == ["ceo@acme.example", "m2@acme.example"]
     assert {m["to"]: m["body"] for m in sent} == {  # $free resolved before approval

@@ -254,3 +254,16 @@ def test_the_readme_demo_goal_is_answered_right_by_the_default_model(tmp_path):
     read = sorted(r["value"] for r in values["results"].values() if "value" in r)
     assert read == [15.0, 59.0, 179.0] and all(
         f"{r['value']:g}" in r["quote"] for r in values["results"].values() if "value" in r)
+
+
+@pytest.mark.parametrize("email_id", ["902b4d750452", "d526c62c878b"])
+def test_an_actions_confirmation_is_not_a_fact_the_answer_must_repeat(email_id):
+    # An email's id is random hex: when it began with digits the joiner once demanded
+    # them in the answer, and a run's status flipped from done to failed at random.
+    from agent_graphs.llm_compiler.joiner import problems_with
+
+    sent = f"Email sent to m2@acme.example (id={email_id}, key=t1:m2:1)."
+    state: Any = {"goal": "email m2", "plan": [task("m2", tool_name="send_email")],
+                  "results": {"m2": {"ok": True, "tool": "send_email", "risk": "high",
+                                     "args": {}, "output": sent}}}
+    assert problems_with("The email to m2 was sent.", state, {"m2": [(sent, "", "")]}) == []
