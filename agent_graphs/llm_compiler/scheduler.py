@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +93,7 @@ class Scheduler:
         self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._pool: ThreadPoolExecutor | None = None
         self._report: list[dict[str, Any]] = []
+        self._launched = False
 
     # --- thread-safe inputs ---------------------------------------------------------------
 
@@ -136,6 +138,9 @@ class Scheduler:
                 self._pump()
             # Reported after the pump: the tasks an outcome made ready start first, then
             # it is journaled (a journal write costs the loop about a millisecond).
+            if self._launched and self._report:
+                time.sleep(0)  # let the workers just started take the GIL first
+            self._launched = False
             while self._report and self.on_outcome:
                 self.on_outcome(self._report.pop(0))
 
@@ -194,6 +199,7 @@ class Scheduler:
             if sid in self.outcomes:
                 continue  # read back from the journal while it waited
             self.running.add(sid)
+            self._launched = True
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
