@@ -59,27 +59,28 @@ def _retry_note(problem: str, raw: Any) -> HumanMessage:
 
 
 @functools.lru_cache(maxsize=512)
-def _as_tool(schema: type[BaseModel]) -> str:
-    # Converted once per schema class: pydantic builds the JSON schema anew on every
-    # conversion (several ms for a plan schema), and every call would convert it.
-    return json.dumps(convert_to_openai_tool(schema))
+def _as_tool(schema: type[BaseModel]) -> tuple[str, str]:
+    """``schema`` as an OpenAI tool (JSON) and its name, converted once per class:
+    pydantic builds the JSON schema anew on every conversion (several ms for a plan)."""
+    tool = convert_to_openai_tool(schema)
+    return json.dumps(tool), tool["function"]["name"]
 
 
 def _bind(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
     """The model with ``schema`` as its one, forced tool: the request that
     ``with_structured_output(method="function_calling")`` makes, without its parsing
     pipeline (a RunnableParallel with fallbacks: 5-15 ms a call on top of the model)."""
-    tool = json.loads(_as_tool(schema))
-    kwargs: dict[str, Any] = {"tool_choice": tool["function"]["name"]}
+    tool, name = _as_tool(schema)
+    kwargs: dict[str, Any] = {"tool_choice": name}
     if isinstance(model, BaseChatOpenAI) and "parallel_tool_calls" not in (
             model.disabled_params or {}):
         kwargs["parallel_tool_calls"] = False  # as with_structured_output asks
-    return model.bind_tools([tool], **kwargs)
+    return model.bind_tools([json.loads(tool)], **kwargs)  # a copy: bind_tools may edit it
 
 
 def _parse(raw: Any, schema: type[T]) -> tuple[T | None, Any]:
     """The first call of ``schema``'s tool in ``raw``, validated; else None and why."""
-    name = json.loads(_as_tool(schema))["function"]["name"]
+    name = _as_tool(schema)[1]
     calls = [c for c in getattr(raw, "tool_calls", None) or [] if c["name"] == name]
     if not calls:
         bad = getattr(raw, "invalid_tool_calls", None)

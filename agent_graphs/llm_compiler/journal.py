@@ -82,7 +82,6 @@ class Journal:
                 fresh = 0
             else:
                 fresh += 1
-        self._fresh = LOOKAHEAD
         done, self._on_replayed = self._on_replayed, None
         if done is not None:
             done()

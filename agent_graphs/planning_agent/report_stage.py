@@ -1,7 +1,7 @@
 """The report: drafted and improved by the reflection loop, grounded in the results.
 
 ``reflect_report`` runs the reflection loop (``reflection.build_graph``: one copy of it,
-compiled once here and invoked as this node's subgraph, so its progress streams and its
+compiled once (``reflection.compiled_loop``) and invoked as this node's subgraph, so its progress streams and its
 human review pauses this run) with the results as sources, each named by the step it
 came from. Its checks refuse a
 draft with a number no result holds; one more check here refuses a draft that claims it
@@ -27,7 +27,7 @@ from agent_graphs.planning_agent.report import sources_of, trace_figures
 from agent_graphs.planning_agent.settings import agent_settings
 from agent_graphs.planning_agent.state import State
 from agent_graphs.reflection.checks import CheckResult
-from agent_graphs.reflection.graph import build_graph as reflection_loop
+from agent_graphs.reflection.graph import compiled_loop
 from agent_graphs.reflection.state import InputState as LoopInput
 
 __all__ = ["ClaimsNoAction", "final_text", "finish", "reflect_report"]
@@ -47,23 +47,20 @@ class ClaimsNoAction:
                            "saved yet: leave that out")
 
 
-# NOTE: compiled once, not per report (``reflection.reflect`` compiles the loop on every
-# call: 20-30 ms a run). Invoked from a node it runs as that node's subgraph, with the
-# run's checkpointer, context, stream and interrupts.
-_LOOP = reflection_loop(checks=[ClaimsNoAction()]).compile(name="reflection")
+_CHECKS = (ClaimsNoAction(),)
 
 
 def _report_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
     """Draft the report from the results and improve it in reflection rounds."""
     if not state.get("results"):
         return Command(goto="finish")
-    return _reflected(state, _LOOP.invoke(_report_task(state)))
+    return _reflected(state, compiled_loop(_CHECKS).invoke(_report_task(state)))
 
 
 async def _areport_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
     if not state.get("results"):
         return Command(goto="finish")
-    return _reflected(state, await _LOOP.ainvoke(_report_task(state)))
+    return _reflected(state, await compiled_loop(_CHECKS).ainvoke(_report_task(state)))
 
 
 # NOTE: one node, two bodies: the CLI runs graphs synchronously, `langgraph dev` runs them

@@ -375,15 +375,17 @@ def _loop(
     if sources:
         payload["sources"] = list(sources)
     try:
-        return _compiled(tuple(checks)), payload
+        return compiled_loop(tuple(checks)), payload
     except TypeError:  # a check that cannot be a cache key: compile this loop on its own
         return build_graph(checks=checks).compile(name="reflection"), payload
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(checks: tuple[Check, ...]) -> Any:
-    # Compiled once per set of checks (20-30 ms each time otherwise); a compiled graph
-    # holds no run state, so every caller can share it.
+def compiled_loop(checks: tuple[Check, ...] = ()) -> Any:
+    """The reflection loop with ``checks``, compiled once per set of checks (20-30 ms
+    each time otherwise). A compiled graph holds no run state: every caller shares it;
+    invoked from a node it runs as that node's subgraph, with the run's checkpointer,
+    context, stream and interrupts."""
     return build_graph(checks=checks).compile(name="reflection")
 
 
