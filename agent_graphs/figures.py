@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -65,8 +66,17 @@ class Figure(NamedTuple):
     """No currency, percent, scale or decimals: a count or a year."""
 
 
-def figures(text: str) -> Iterator[Figure]:
-    """Every number in ``text``, in order."""
+@lru_cache(maxsize=4096)
+def figures(text: str) -> tuple[Figure, ...]:
+    """Every number in ``text``, in order.
+
+    Cached: a run checks the same sources again and again (each draft, the final answer,
+    the report's trace of every figure), and parsing was most of that work.
+    """
+    return tuple(_parse(text))
+
+
+def _parse(text: str) -> Iterator[Figure]:
     for m in _NUMBER.finditer(text):
         start = m.start("num")
         before = text[start - 1] if start > 0 else " "

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from langgraph._internal._constants import CONFIG_KEY_CALL
+from langgraph._internal._constants import CONFIG_KEY_CALL, RETURN
 from langgraph.config import get_config
 from langgraph.pregel import _runner
 
@@ -67,7 +67,13 @@ class Journal:
 
         In a sync run a stored result comes back inside the call, so the read-back is
         done before this returns; otherwise ``replayed`` follows when the writes return.
+        A first attempt, with no stored ``@task`` result at all, has nothing to read.
         """
+        if _nothing_stored():
+            done, self._on_replayed = self._on_replayed, None
+            if done is not None:
+                done()
+            return
         if not _stored_results_come_back_inline():
             self._send()
             return
@@ -146,6 +152,25 @@ class Journal:
         pending, self._pending = self._pending, []
         self._send()
         self._pending = pending
+
+
+def _nothing_stored() -> bool:
+    """Whether this attempt of the node can get no stored ``@task`` result back.
+
+    LangGraph keeps a step's stored writes in its loop (``checkpoint_pending_writes``),
+    loaded from the checkpointer on a resume; a ``@task`` result is a ``RETURN`` write.
+    None at all there means a first attempt, so the read-back (three write round trips,
+    about 3 ms) can be skipped. Another node's ``@task`` in the same step only makes this
+    answer "no": the read-back then runs as before.
+    """
+    # NOTE: this reads LangGraph's private call hook (the loop is the owner of its
+    # ``schedule_task``); anything unexpected answers "no", which only costs the read-back.
+    try:
+        call = get_config()["configurable"].get(CONFIG_KEY_CALL)
+        writes = call.keywords["schedule_task"].__self__.checkpoint_pending_writes
+        return not any(channel == RETURN for _, channel, _ in writes)
+    except Exception:  # noqa: BLE001 - outside a run, or another LangGraph
+        return False
 
 
 def _stored_results_come_back_inline() -> bool:

@@ -83,3 +83,33 @@ def test_an_async_run_restores_the_same_through_the_acknowledgements():
     values = asyncio.run(run())
     assert not attempts[0]["inline"] and not attempts[1]["inline"]
     assert sorted(values["restored"]) == ["a", "b"]
+
+
+def test_a_first_attempt_reads_nothing_back_and_a_resume_still_does(tmp_path):
+    # A first attempt has no stored @task result, so start() writes no probe markers (the
+    # read-back costs three write round trips); the resumed attempt must still find a, b.
+    attempts: list[dict[str, Any]] = []
+    calls: list[int] = []
+    original = journal_module.Journal.start
+
+    def counted(self: Journal) -> None:
+        record = self.record
+        self.record = lambda entry: (calls.append(len(attempts)), record(entry))[1]
+        original(self)
+        self.record = record
+
+    with open_saver(tmp_path / "j.sqlite") as saver:
+        graph = _graph(attempts).compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "t"}}
+        journal_module.Journal.start = counted  # type: ignore[method-assign]
+        try:
+            try:
+                graph.invoke({}, config, durability="sync")
+            except RuntimeError:
+                pass
+            values = graph.invoke(None, config, durability="sync")
+        finally:
+            journal_module.Journal.start = original  # type: ignore[method-assign]
+    assert 1 not in calls  # the first attempt probed nothing
+    assert calls.count(2) >= journal_module.LOOKAHEAD  # the resume read back
+    assert sorted(values["restored"]) == ["a", "b"]
