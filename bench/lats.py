@@ -168,7 +168,8 @@ def lats(sim: Sim, root: tuple, s: LatsSettings) -> bool:
                 terminal=finished(rest),
                 solved=won(rest) if finished(rest) else None, max_depth=s.lats_max_depth))
         ids = T.to_evaluate(tree, new_ids, sim.left(), batched=sim.batched,  # evaluate
-                           parent=nid)  # batched: the expanded node is judged again
+                           parent=nid, rejudge=s.lats_rejudge_children,  # batched: second
+                           max_asks=s.lats_max_asks)  # opinions on the node and its children
         for child, score in zip(ids, sim.values([tree[c]["state"] for c in ids]), strict=True):
             tree = T.merge_tree(tree, T.record_score(tree, child, score=score))
         tree = T.merge_tree(tree, T.backpropagate(tree, nid, new_ids, max_asks=s.lats_max_asks,

@@ -15,9 +15,11 @@
 - **act**: each candidate runs in its own parallel branch (``Send``); results merge into
   the tree by node id.
 - **evaluate**: one value call (role ``value``) scores all of an expansion's new nodes
-  0-1, each with a reflection (a list of verdicts), and judges the expanded node again
-  (averaged into its score); verified outcomes (a puzzle's end, tests) need no call. The
-  budget counts it as one model call (plus retries), as ``bench/lats.py`` does.
+  0-1, each with a reflection (a list of verdicts), and judges the expanded node and its
+  best earlier children again (``lats_rejudge_children``; averaged into their scores);
+  verified outcomes (a puzzle's end, tests) need no call, and none is made when it would
+  be the budget's last. The budget counts it as one model call (plus retries), as
+  ``bench/lats.py`` does.
 - **backpropagate**: backs the expansion up to the root (``tree.backpropagate``; a
   child's value counts less while few visits back it, ``lats_value_pessimism``).
 - **finish**: the best trajectory, its value, the reflections, and the answer.
@@ -237,16 +239,19 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score the new nodes with one value call (a list of verdicts), within the budget.
 
-    The expanded node is judged again in the same call (a second opinion averaged into its
-    score, no extra call); verified outcomes (a puzzle's end, tests) need no judgement.
+    The expanded node and up to ``lats_rejudge_children`` of its earlier children are
+    judged again in the same call (second opinions averaged into their scores, no extra
+    call); verified outcomes (a puzzle's end, tests) need no judgement, and with one call
+    left nothing unfinished is judged (``tree.to_evaluate``).
     """
     ctx = get_context(runtime)
     s = lats_settings(ctx)
     env, box, inputs = _env(state), toolbox_for(ctx, tools), _inputs(state)
     tree, parent, new_ids = state["tree"], state["selected"], state.get("new_ids") or []
     calls, _ = _spent(state)
-    left = s.lats_max_model_calls - calls if s.lats_max_model_calls else 1
-    ids = T.to_evaluate(tree, new_ids, left, parent=parent)
+    left = s.lats_max_model_calls - calls if s.lats_max_model_calls else None
+    ids = T.to_evaluate(tree, new_ids, left, parent=parent, rejudge=s.lats_rejudge_children,
+                        max_asks=s.lats_max_asks)
     patch: T.Patch = {}
     usage: dict[str, int] = {}
     made = 0
@@ -256,7 +261,7 @@ def evaluate(
         for cid, verdict in zip(ids, out.verdicts if out is not None else [None] * len(ids),
                                 strict=True):
             if verdict is None:
-                if cid == parent:  # no second opinion: keep the first
+                if cid not in new_ids:  # no second opinion: keep the first
                     continue
                 verdict = Verdict(score=0.5, reflection="the value model gave no usable answer")
             solved = verdict.solved and verdict.score >= s.lats_solve_threshold
@@ -264,10 +269,12 @@ def evaluate(
                                         reflection=verdict.reflection, solved=solved))
     work = T.merge_tree(tree, patch)
     scored = [c for c in new_ids if work[c]["score"] is not None]
+    again = [c for c in ids if c not in new_ids and c != parent and c in patch]
     emit("lats_evaluated", summary="values: " + (", ".join(
         f"{c} {work[c]['score']:.2f}{' SOLVED' if work[c]['solved'] else ''}" for c in scored)
         or "none") + (f"; node {parent} judged again: {work[parent]['score']:.2f}"
-                      if parent in ids and parent in patch else ""), level=1,
+                      if parent in ids and parent in patch else "")
+        + (f"; {len(again)} earlier children judged again" if again else ""), level=1,
         candidates=[{"node": c, "action": work[c]["action"], "score": work[c]["score"],
                      "solved": work[c]["solved"], "reflection": work[c]["reflection"]}
                     for c in scored])

@@ -67,6 +67,12 @@ class LatsSettings:
         "LATS: a child's value counts as value - this / sqrt(visits) when backed up to its "
         "parent (the best of several noisy guesses is biased up); 0 = off", float,
     )
+    lats_rejudge_children: int = _setting(
+        "lats_rejudge_children", 8,
+        "LATS: earlier children of an expanded node that its value call judges again "
+        "(best-scored first; the judgements are averaged, so the value model's noise "
+        "averages out): costs prompt tokens, not calls; 0 = off", int,
+    )
     lats_solve_threshold: float = _setting(
         "lats_solve_threshold", 0.9,
         "LATS: value-model score an answer needs to count as solved where nothing can "
@@ -84,7 +90,8 @@ class LatsSettings:
         for name in ("lats_n_candidates", "lats_max_depth", "lats_max_asks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("lats_max_iterations", "lats_max_model_calls", "lats_token_budget"):
+        for name in ("lats_max_iterations", "lats_max_model_calls", "lats_token_budget",
+                     "lats_rejudge_children"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         for name in ("lats_reask_below", "lats_solve_threshold"):

@@ -201,23 +201,41 @@ def record_outcome(nid: str, *, depth: int, observation: str, state: Any, termin
     return {nid: fields}
 
 
-def to_evaluate(tree: Mapping[str, dict], new_ids: Iterable[str], calls_left: int, *,
-                batched: bool = True, parent: str | None = None) -> list[str]:
+def to_evaluate(tree: Mapping[str, dict], new_ids: Iterable[str], calls_left: int | None, *,
+                batched: bool = True, parent: str | None = None, rejudge: int = 0,
+                max_asks: int = 1) -> list[str]:
     """Ids the value model scores after an expansion, within ``calls_left`` calls.
 
-    The new nodes that need a judgement. ``batched``: one value call scores them all (the
-    graph's evaluate node), so one call left is enough, and the expanded ``parent`` (when
-    given, and judged before) is judged again in the same call, last: a second opinion
-    that costs no extra call. Otherwise each node costs a call and only the first
+    The new nodes that need a judgement (``calls_left`` None: no budget of calls).
+    ``batched``: one value call scores them all (the graph's evaluate node), and the same
+    call judges again, as second opinions that cost no extra call: the expanded ``parent``
+    (when given, and judged before), then up to ``rejudge`` of its earlier children that
+    can still grow, best-scored first. Repeated judgements of a node average out the value
+    model's noise, and an earlier child judged low by bad luck gets a fresh hearing beside
+    its new siblings. With a single call left and nothing finished to judge, nothing is
+    judged: no call would be left to act on the judgement, and the call is better spent
+    asking the policy (only a finished answer's verdict, which can end the search, is worth
+    the last call). Otherwise (not ``batched``) each node costs a call and only the first
     ``calls_left`` are scored.
     """
     need = [n for n in new_ids if tree[n]["acted"] and tree[n]["score"] is None]
     if not batched:
-        return need[:max(calls_left, 0)]
-    if not need or calls_left <= 0:
+        return need if calls_left is None else need[:max(calls_left, 0)]
+    if not need or (calls_left is not None and calls_left <= 0):
         return []
-    if parent is not None and tree[parent].get("evals", 0) > 0 and not tree[parent]["terminal"]:
+    if calls_left == 1 and not any(tree[n]["terminal"] for n in need):
+        return []
+    if parent is None:
+        return need
+    if tree[parent].get("evals", 0) > 0 and not tree[parent]["terminal"]:
         need.append(parent)
+    if rejudge > 0:
+        memo: dict[str, bool] = {}
+        earlier = [c for c in tree[parent]["children"] if c not in need
+                   and tree[c]["score"] is not None and not tree[c]["terminal"]
+                   and is_open(tree, c, max_asks, memo)]
+        earlier.sort(key=lambda c: -tree[c]["score"])  # stable: ties keep the tree's order
+        need += earlier[:rejudge]
     return need
 
 

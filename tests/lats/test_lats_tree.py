@@ -171,7 +171,8 @@ def test_to_evaluate_respects_the_budget_and_skips_verified_nodes():
     tree = act(act(tree, ids[0], terminal=True, solved=False), ids[1])
     tree = act(tree, ids[2])
     assert T.to_evaluate(tree, ids, 10) == [ids[1], ids[2]]
-    assert T.to_evaluate(tree, ids, 1) == [ids[1], ids[2]]  # one batched call scores both
+    assert T.to_evaluate(tree, ids, 2) == [ids[1], ids[2]]  # one batched call scores both
+    assert T.to_evaluate(tree, ids, None) == [ids[1], ids[2]]  # no budget of calls
     assert T.to_evaluate(tree, ids, 0) == []
     # one call per node: only as many as there are calls left
     assert T.to_evaluate(tree, ids, 1, batched=False) == [ids[1]]
@@ -182,14 +183,48 @@ def test_the_expanded_node_is_judged_again_in_the_same_call():
     tree, (a,) = expand(T.new_tree(), T.ROOT, [0.8])
     tree, ids = grow(tree, a, "x", "y")
     tree = act(act(tree, ids[0]), ids[1])
-    assert T.to_evaluate(tree, ids, 1, parent=a) == [*ids, a]  # last, in the same call
-    assert T.to_evaluate(tree, ids, 1, parent=T.ROOT) == ids  # the root is never judged
+    assert T.to_evaluate(tree, ids, 2, parent=a) == [*ids, a]  # last, in the same call
+    assert T.to_evaluate(tree, ids, 2, parent=T.ROOT) == ids  # the root is never judged
     assert T.to_evaluate(tree, ids, 0, parent=a) == []
     assert T.to_evaluate(tree, ids, 5, batched=False, parent=a) == ids
     # nothing new to judge: no call just for a second opinion
     tree, (z,) = grow(tree, a, "z")
     tree = act(tree, z, terminal=True, solved=False)
-    assert T.to_evaluate(tree, [z], 1, parent=a) == []
+    assert T.to_evaluate(tree, [z], 2, parent=a) == []
+
+
+def test_the_last_call_is_not_spent_on_a_judgement_nothing_could_act_on():
+    tree, (a,) = expand(T.new_tree(), T.ROOT, [0.8])
+    tree, ids = grow(tree, a, "x", "y")
+    tree = act(act(tree, ids[0]), ids[1])
+    assert T.to_evaluate(tree, ids, 2, parent=a) == [*ids, a]
+    assert T.to_evaluate(tree, ids, 1, parent=a) == []  # the last call: left to the policy
+    # a finished answer only the value model can judge still gets the last call: its
+    # verdict can end the search
+    tree, (z,) = grow(tree, a, "z")
+    tree = act(tree, z, terminal=True)
+    assert T.to_evaluate(tree, [*ids, z], 1, parent=a) == [*ids, z, a]
+    # one call per node (not batched): as before, as many as there are calls
+    assert T.to_evaluate(tree, ids, 1, batched=False, parent=a) == [ids[0]]
+
+
+def test_earlier_children_that_can_grow_are_judged_again_best_first():
+    tree, (a,) = expand(T.new_tree(), T.ROOT, [0.8])
+    tree, old = expand(tree, a, [0.3, 0.7, 0.5, 0.6])
+    tree = act(tree, old[3], terminal=True, solved=False)  # ended: nothing to judge again
+    tree, (x,) = grow(tree, a, "x")
+    tree = act(tree, x)
+    assert T.to_evaluate(tree, [x], 2, parent=a) == [x, a]  # off by default
+    assert T.to_evaluate(tree, [x], 2, parent=a, rejudge=2) == [x, a, old[1], old[2]]
+    assert T.to_evaluate(tree, [x], 2, parent=a, rejudge=9) == [x, a, old[1], old[2], old[0]]
+    # a child whose subtree cannot grow any more is not judged again
+    tree = T.merge_tree(tree, {old[1]: {"stale": True, "asks": 1}})
+    assert T.to_evaluate(tree, [x], 2, parent=a, rejudge=9) == [x, a, old[2], old[0]]
+    assert T.to_evaluate(tree, [x], 1, parent=a, rejudge=9) == []  # the last call
+    # judged again: the judgements average, and count as a visit rewarded by the judgement
+    tree = score(tree, old[2], 0.9)
+    assert tree[old[2]]["score"] == pytest.approx(0.7) and tree[old[2]]["evals"] == 2
+    assert tree[old[2]]["visits"] == 2 and tree[old[2]]["value"] == pytest.approx(0.7)
 
 
 def test_a_second_judgement_is_averaged_into_score_and_value():
