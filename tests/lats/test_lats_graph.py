@@ -12,6 +12,7 @@ import pytest
 from langchain_core.tools import StructuredTool
 from langgraph.types import Command
 
+from agent_graphs.lats.envs import game24 as G
 from agent_graphs.lats.graph import build_graph, builder
 from agent_graphs.lats.settings import LatsContext
 from tests.fakes import call, install
@@ -25,6 +26,7 @@ from tests.lats.kit import (
     hopeful_value,
     numbers_left,
     summaries,
+    wanted,
 )
 from tools import Risk
 
@@ -135,6 +137,51 @@ def test_budget_of_model_calls_stops_the_search(checkpointer, tmp_path):
     assert values["model_calls"] == 3  # policy + value, then policy: no call left to judge
     unscored = [n for n in values["tree"].values() if n["depth"] and n["score"] is None]
     assert len(unscored) == 3 and all(n["visits"] == 0 and n["depth"] == 2 for n in unscored)
+
+
+def _fresh_policy(messages, bound):
+    """Losing moves, new ones each time it is asked at a node (past the ones it lists as
+    already tried)."""
+    numbers = numbers_left(messages)
+    tried = messages[-1].text.partition("Already tried from here")[2]
+    k, n = len(re.findall(r"^- ", tried.partition("\n\n")[0], re.M)), wanted(messages)
+    bad = [m for m in G.moves(numbers) if not G.solvable(m[3])][k:k + n]
+    return call("Candidates", actions=[{"left": G.fmt(numbers[i]), "op": op,
+                                        "right": G.fmt(numbers[j])} for i, op, j, _ in bad])
+
+
+@batched
+def _doubtful_value(messages, bound):
+    return call("Verdict", reflection="unlikely", score=0.2, solved=False)
+
+
+def test_a_value_call_after_asking_again_judges_the_earlier_children_again(
+        checkpointer, tmp_path):
+    fakes = install(fallbacks={"policy": _fresh_policy, "value": _doubtful_value})
+    ctx = context(tmp_path, lats_n_candidates=2, lats_max_iterations=2,
+                  lats_rejudge_children=1)
+    values, events = run(checkpointer, game(1, 1, 1, 2), ctx)
+    tree = values["tree"]
+    # every child looks bad, so the root is asked again; that value call judges its two
+    # new children and the best earlier one (the cap is 1), averaged into its score
+    assert tree["0"]["asks"] == 2 and tree["0"]["children"] == ["0.0", "0.1", "0.2", "0.3"]
+    first, second = (m[-1].text for m in fakes["value"].calls)
+    assert "exactly 2 verdicts" in first and "exactly 3 verdicts" in second
+    assert [tree[c]["evals"] for c in tree["0"]["children"]] == [2, 1, 1, 1]
+    assert tree["0.0"]["visits"] == 2 and tree["0.0"]["score"] == pytest.approx(0.2)
+    assert summaries(events, "lats_evaluated")[1].endswith("1 earlier children judged again")
+
+
+def test_the_budgets_last_call_asks_the_policy_instead_of_judging(checkpointer, tmp_path):
+    fakes = install(fallbacks={"policy": _fresh_policy, "value": _doubtful_value})
+    ctx = context(tmp_path, lats_n_candidates=2, lats_max_model_calls=4)
+    values, events = run(checkpointer, game(1, 1, 1, 2), ctx)
+    # policy, value, policy (the root again: its children look bad), then one call left:
+    # no value call nothing could act on; the last call expands a new child instead
+    assert values["model_calls"] == 4 and len(fakes["value"].calls) == 1
+    assert len(fakes["policy"].calls) == 3
+    assert summaries(events, "lats_evaluated")[1] == "values: none"
+    assert [n["depth"] for n in values["tree"].values() if n["asks"]] == [0, 1]
 
 
 def test_budget_of_tokens_stops_the_search(checkpointer, tmp_path):
