@@ -171,8 +171,9 @@ def _run(kind: str, goal: str, tmp: Path, n: int, durability: str) -> dict[str, 
         start = time.perf_counter()
         payload: Any = {"goal": goal}
         while True:
-            graph.invoke(payload, config, context=ctx, durability=durability)
-            pending = graph.get_state(config).interrupts
+            # the pauses come back with the run's output, as a user of invoke gets them
+            out = graph.invoke(payload, config, context=ctx, durability=durability)
+            pending = out.get("__interrupt__")
             if not pending:
                 break
             payload = Command(resume={i.id: "approve" for i in pending})

@@ -166,7 +166,7 @@ def _nothing_stored() -> bool:
     # NOTE: this reads LangGraph's private call hook (the loop is the owner of its
     # ``schedule_task``); anything unexpected answers "no", which only costs the read-back.
     try:
-        call = get_config()["configurable"].get(CONFIG_KEY_CALL)
+        call: Any = get_config()["configurable"].get(CONFIG_KEY_CALL)
         writes = call.keywords["schedule_task"].__self__.checkpoint_pending_writes
         return not any(channel == RETURN for _, channel, _ in writes)
     except Exception:  # noqa: BLE001 - outside a run, or another LangGraph

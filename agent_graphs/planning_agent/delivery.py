@@ -20,29 +20,15 @@ from agent_graphs import actions
 from agent_graphs.actions import clip
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
-from agent_graphs.grounding import asked_actions
 from agent_graphs.llm import ModelOutputError, forced_tool_call
 from agent_graphs.models import chat_model
 from agent_graphs.planning_agent import prompts
-from agent_graphs.planning_agent.report_stage import final_text
-from agent_graphs.planning_agent.settings import agent_settings
+from agent_graphs.planning_agent.report_stage import CONTENT, final_text, still_owed
 from agent_graphs.planning_agent.state import State
 from agent_graphs.tooling import ExtraTools, toolbox_for
 from tools import ToolError
 
 __all__ = ["CONTENT", "deliver", "prepare_delivery", "review_delivery", "still_owed"]
-
-CONTENT = {"send_email": "body", "write_file": "content"}
-"""The argument of each delivery tool that carries the report."""
-
-
-def still_owed(ctx: Context, state: State) -> list[str]:
-    """Delivery tools the goal asks for that have not been tried yet."""
-    if not agent_settings(ctx).agent_deliver or not state.get("report"):
-        return []
-    done = state.get("delivery") or {}
-    return [t for t in asked_actions(state["goal"]) if t in CONTENT and t not in done]
-
 
 def prepare_delivery(
     state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None

@@ -21,7 +21,12 @@ from langgraph.types import Command
 from agent_graphs.actions import clip
 from agent_graphs.context import Context, get_context
 from agent_graphs.events import emit
-from agent_graphs.grounding import claimed_actions, missing_actions, results_answer
+from agent_graphs.grounding import (
+    asked_actions,
+    claimed_actions,
+    missing_actions,
+    results_answer,
+)
 from agent_graphs.planning_agent import prompts
 from agent_graphs.planning_agent.report import sources_of, trace_figures
 from agent_graphs.planning_agent.settings import agent_settings
@@ -30,7 +35,18 @@ from agent_graphs.reflection.checks import CheckResult
 from agent_graphs.reflection.graph import compiled_loop
 from agent_graphs.reflection.state import InputState as LoopInput
 
-__all__ = ["ClaimsNoAction", "final_text", "finish", "reflect_report"]
+__all__ = ["CONTENT", "ClaimsNoAction", "final_text", "finish", "reflect_report", "still_owed"]
+
+CONTENT = {"send_email": "body", "write_file": "content"}
+"""The argument of each delivery tool that carries the report."""
+
+
+def still_owed(ctx: Context, state: Mapping[str, Any]) -> list[str]:
+    """Delivery tools the goal asks for that have not been tried yet."""
+    if not agent_settings(ctx).agent_deliver or not state.get("report"):
+        return []
+    done = state.get("delivery") or {}
+    return [t for t in asked_actions(state["goal"]) if t in CONTENT and t not in done]
 
 
 @dataclass(frozen=True)
@@ -95,9 +111,10 @@ def _reflected(state: State, out: dict[str, Any]) -> Command[Literal["prepare_de
          rounds=len(rounds), approved=reflection["approved"])
     update = {"report": report, "reflection": reflection, "usage": out.get("usage") or {},
               "tokens": {"reflection (writer, critic)": out.get("usage") or {}}}
+    # Straight to finish when the goal asks for no delivery: one superstep less a run.
     ctx = get_context(get_runtime(Context))
-    go: Literal["prepare_delivery", "finish"] = (
-        "prepare_delivery" if agent_settings(ctx).agent_deliver else "finish")
+    owed = still_owed(ctx, {**state, "report": report})
+    go: Literal["prepare_delivery", "finish"] = "prepare_delivery" if owed else "finish"
     return Command(goto=go, update=update)
 
 
