@@ -34,7 +34,7 @@ from functools import lru_cache
 from decimal import Decimal
 from typing import NamedTuple
 
-__all__ = ["Figure", "figures", "unsupported_figures"]
+__all__ = ["Figure", "checked", "figures", "known_values", "supported", "unsupported_figures"]
 
 _SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "b": 9, "bn": 9,
            "billion": 9, "trillion": 12}
@@ -96,7 +96,22 @@ def _parse(text: str) -> Iterator[Figure]:
         )
 
 
-def _supported(fig: Figure, known: Sequence[Decimal]) -> bool:
+def checked(fig: Figure) -> bool:
+    """Whether the rule checks ``fig`` in a draft (labels and counts up to 12 are not)."""
+    return not (fig.label or (fig.bare_int and fig.value <= 12))
+
+
+def known_values(texts: Sequence[str]) -> list[Decimal]:
+    """The values ``texts`` support: each number's full value and its digits alone."""
+    known: list[Decimal] = []
+    for text in texts:
+        for fig in figures(text):
+            known += [fig.value, fig.digits]
+    return known
+
+
+def supported(fig: Figure, known: Sequence[Decimal]) -> bool:
+    """Whether ``fig`` matches one of the ``known`` values (see the rule above)."""
     # Compare the full value ($9.2M = 9200000) and the digits alone (9.2), so a source's
     # "$9.20 million" supports "$9,200,000" and "9.2" alike; within half the last digit's
     # worth, so a number rounded from a source's passes.
@@ -110,15 +125,12 @@ def unsupported_figures(draft: str, texts: Sequence[str]) -> tuple[int, list[str
     Labels and bare integers up to 12 are not checked; the texts' labels do count as
     support (``FY2025`` supports ``2025``).
     """
-    known: list[Decimal] = []
-    for text in texts:
-        for fig in figures(text):
-            known += [fig.value, fig.digits]
-    checked, unsupported = 0, []
+    known = known_values(texts)
+    count, unsupported = 0, []
     for fig in figures(draft):
-        if fig.label or (fig.bare_int and fig.value <= 12):
+        if not checked(fig):
             continue
-        checked += 1
-        if not _supported(fig, known) and fig.text not in unsupported:
+        count += 1
+        if not supported(fig, known) and fig.text not in unsupported:
             unsupported.append(fig.text)
-    return checked, unsupported
+    return count, unsupported

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agent_graphs.figures import figures, unsupported_figures
+from agent_graphs.figures import Figure, checked, figures, known_values, supported
 from agent_graphs.reflection.sources import parse_search
 from agent_graphs.reflection.state import Source
 
@@ -58,11 +58,6 @@ def _lines(text: str) -> Iterable[str]:
     return (line.strip() for line in text.splitlines() if line.strip())
 
 
-def _numbers(line: str) -> str:
-    """The line's numbers alone, one a line (each parses as it did in the line)."""
-    return "\n".join(fig.text for fig in figures(line)) if _DIGIT.search(line) else ""
-
-
 def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list[Trace]:
     """Every checked figure of ``text`` with the step, document and line it comes from.
 
@@ -73,36 +68,33 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
     quoted = [{"source": f"{sid} {r.get('source', r.get('tool'))}", "text": r["quote"]}
               for sid, r in results.items() if r.get("quote")]
     sources = quoted + sources_of(results)
-    wanted: list[str] = []
+    wanted: dict[str, Figure] = {}
     for fig in figures(text):
-        if not (fig.label or (fig.bare_int and fig.value <= 12) or fig.text in wanted):
-            wanted.append(fig.text)
+        if checked(fig) and fig.text not in wanted:
+            wanted[fig.text] = fig
     found: dict[str, tuple[str, str]] = {}
-    # NOTE: each line is parsed once, into its numbers alone (what the rule compares), and
-    # a source's lines are checked together before one by one (a figure is supported by
-    # some line exactly when it is by all of them): figure by figure, line by line, this
-    # took 10-40 ms a report.
-    pending = list(wanted)
+    # NOTE: each line is parsed once (figures() caches it) and compared by value with the
+    # figures still unplaced, the first line of the first source that supports one wins;
+    # re-checking figure by figure with the text rule took 10-40 ms a report.
+    pending = dict(wanted)
     for s in sources:
         if not pending:
             break
-        lines = [(line, nums) for line in _lines(s["text"]) if (nums := _numbers(line))]
-        if not lines:
-            continue  # supports no figure
-        _, unsupported = unsupported_figures("\n".join(pending), [n for _, n in lines])
-        for fig_text in pending:
-            if fig_text not in unsupported:
-                line = next((ln for ln, n in lines if not unsupported_figures(fig_text, [n])[1]),
-                            None)
-                if line is not None:
+        for line in _lines(s["text"]):
+            known = known_values([line]) if _DIGIT.search(line) else []
+            if not known:
+                continue
+            for fig_text, fig in list(pending.items()):
+                if supported(fig, known):
                     found[fig_text] = (s["source"], line)
-        pending = [t for t in pending if t not in found]
+                    del pending[fig_text]
+    in_goal = known_values([goal]) if goal else []
     traces: list[Trace] = []
-    for fig_text in wanted:
+    for fig_text, fig in wanted.items():
         if fig_text in found:
             source, line = found[fig_text]
             traces.append(Trace(fig_text, source.split()[0], source.partition(" ")[2], line))
-        elif goal and not unsupported_figures(fig_text, [goal])[1]:
+        elif supported(fig, in_goal):
             traces.append(Trace(fig_text, "goal", "the goal", goal))
         else:
             traces.append(Trace(fig_text, None, "", ""))
