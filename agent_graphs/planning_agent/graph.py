@@ -18,13 +18,17 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
+from pydantic import BaseModel, Field, create_model
 
 from agent_graphs import actions
 from agent_graphs.actions import clip
@@ -67,15 +71,62 @@ the runtime cannot judge and the report's critique; the report."""
 _AFTER_REPORT = frozenset(CONTENT)
 
 
-def _plan_tools(box: Toolbox) -> str:
+_LISTED_FILES = 50
+"""Most workspace files a plan's read_file may name (listed in the prompt and grammar)."""
+
+
+def _workspace_files(ctx: Context) -> tuple[str, ...]:
+    """The files read_file can read: the workspace's, sorted, hidden ones left out."""
+    root = Path(ctx.workspace)
+    found: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(n for n in names if not n.startswith(".")):
+            found.append(Path(folder, name).relative_to(root).as_posix())
+            if len(found) >= _LISTED_FILES:
+                return tuple(found)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_file_args(files: tuple[str, ...]) -> type[BaseModel]:
+    # One class per set of files: the plan schema built on it is cached by class.
+    literal: Any = Literal
+    return create_model("read_file_args", path=(literal[files], Field(
+        description="A file of the workspace, exactly as listed")))
+
+
+def _plan_arg_schemas(ctx: Context, box: Toolbox) -> dict[str, type[BaseModel]]:
+    """The tools a plan may use, each with its arguments' schema.
+
+    No delivery tools (they come after the report). read_file only names a file that is
+    in the workspace (a plan step cannot write one): a small planner otherwise plans to
+    read files it made up ("sales_data.csv") instead of searching the documents, so with
+    an empty workspace read_file is left out, and otherwise its path is one of the files.
+    """
+    schemas = {n: s for n, s in plan_arg_schemas(box).items() if n not in _AFTER_REPORT}
+    if "read_file" in schemas:
+        files = _workspace_files(ctx)
+        if files:
+            schemas["read_file"] = _read_file_args(files)
+        else:
+            del schemas["read_file"]
+    return schemas
+
+
+def _plan_tools(ctx: Context, box: Toolbox) -> str:
     """The planner's tool list: the tools a plan may use, one a line."""
-    return "\n".join(line for line in box.describe().splitlines()
-                     if line.split()[1] not in _AFTER_REPORT)
+    usable = _plan_arg_schemas(ctx, box)
+    lines = [line for line in box.describe().splitlines() if line.split()[1] in usable]
+    if "read_file" in usable:
+        lines.append("  workspace files read_file can read: " + ", ".join(
+            usable["read_file"].model_fields["path"].annotation.__args__))
+    return "\n".join(lines)
 
 
 def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
                  avoid: set[str], replanning: bool) -> tuple[Plan, dict[str, int]]:
-    schemas = {n: s for n, s in plan_arg_schemas(box).items() if n not in _AFTER_REPORT}
+    schemas = _plan_arg_schemas(ctx, box)
 
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or replanning else ["the plan has no steps"]
@@ -107,7 +158,7 @@ def plan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = 
     last = failures[-1] if failures else None
     feedback = (f"\n\n<feedback>A person rejected the last plan: {last['error']}</feedback>"
                 if last and last.get("kind") == "plan_rejected" else "")
-    prompt = prompts.PLANNER_PROMPT.format(tools=_plan_tools(box), goal=state["goal"],
+    prompt = prompts.PLANNER_PROMPT.format(tools=_plan_tools(ctx, box), goal=state["goal"],
                                            feedback=feedback)
     new_plan, usage = _ask_planner(ctx, box, prompt, done=set(), avoid=set(),
                                    replanning=False)
@@ -150,7 +201,7 @@ def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None 
                          f"{clip(f['evaluation']['issues'], 200)}" for f in failed)
     if rejected_plan:
         problems += f"\n- A person rejected the last plan: {failures[-1]['error']}"
-    prompt = prompts.REPLANNER_PROMPT.format(tools=_plan_tools(box), goal=state["goal"],
+    prompt = prompts.REPLANNER_PROMPT.format(tools=_plan_tools(ctx, box), goal=state["goal"],
                                              completed=completed or "(none)",
                                              failed=problems.strip() or "(none)")
     ids = {f["step_id"] for f in failures if f.get("step_id")}

@@ -8,7 +8,7 @@ _RULES = """Plan the tool calls that gather what the goal needs, one tool per st
 Steps that do not need each other's results run at the same time: give them no \
 depends_on. Search for one fact per step (one company, one period, one person): the company's \
 documents (sales reports, price lists, people) are found with search; read_file only \
-reads a file an earlier step wrote. To use a \
+reads a workspace file listed under Tools. To use a \
 number an earlier step found, write $ and its id, e.g. $s1, and list that id in \
 depends_on; never copy numbers. Use calculator for all arithmetic; growth in percent from \
 $s1 to $s2 is ($s2 - $s1) / $s1 * 100. Do not write the report and do not send or save \

@@ -244,3 +244,41 @@ def test_a_plan_cannot_save_or_send_the_report_before_it_exists(dirs):
     assert "- search (low)" in prompt and "- write_file" not in prompt
     assert "send_email" not in grammar and "write_file" not in grammar
     assert '"search"' in grammar
+
+
+def test_a_plan_reads_only_files_that_are_in_the_workspace(dirs):
+    # A small planner plans read_file("sales_data.csv") for files it made up: with an
+    # empty workspace read_file is not offered, and a plan that uses it goes back.
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from tests.planning_agent.contract import _step
+
+    seen: list[tuple[str, str]] = []
+
+    def planner(messages, bound):
+        seen.append((messages[0].text, json.dumps(bound.get("tools"))))
+        if len(seen) == 1:
+            return call("Plan", steps=[_step("s1", "Read the sales data", "read_file",
+                                             {"path": "sales_data.csv"})])
+        return FALLBACKS["planner"](messages, bound)
+
+    install(fallbacks={**FALLBACKS, "planner": planner})
+    graph = builder.compile(checkpointer=InMemorySaver())
+    goal = CASES["answer"]["input"]["goal"]
+    graph.invoke({"goal": goal}, CONFIG, context={**CONTEXT, **dirs})
+    assert graph.get_state(CONFIG).values["status"] == "done"
+    prompt, grammar = seen[0]
+    assert "- read_file" not in prompt and '"read_file"' not in grammar
+    assert "read_file" in seen[1][0]  # the feedback names the refused tool
+
+    # With files in the workspace, read_file is offered for exactly those files.
+    workspace = Path(dirs["workspace"])
+    (workspace / "notes").mkdir(parents=True, exist_ok=True)
+    (workspace / "notes" / "q4.md").write_text("Q4 notes")
+    (workspace / ".hidden").write_text("x")
+    seen.clear()
+    config = {**CONFIG, "configurable": {"thread_id": "t2"}}
+    graph.invoke({"goal": goal}, config, context={**CONTEXT, **dirs})
+    prompt, grammar = seen[0]
+    assert "- read_file" in prompt and "workspace files read_file can read: notes/q4.md" in prompt
+    assert '"notes/q4.md"' in grammar and ".hidden" not in grammar
