@@ -25,6 +25,7 @@ __all__ = [
     "Plan",
     "PlanStep",
     "Step",
+    "implied_dependencies",
     "plain",
     "plan_schema",
     "ready_steps",
@@ -130,6 +131,28 @@ def plain(plan: Plan) -> Plan:
     if all(isinstance(step.args, dict) for step in plan.steps):
         return plan
     return Plan.model_validate(plan.model_dump())
+
+
+def implied_dependencies(plan: Plan, done: Collection[str] = ()) -> Plan:
+    """Add to each step's ``depends_on`` the steps its arguments refer to (``$id``).
+
+    The reference says the dependency, as in LLMCompiler, where it is all there is; a
+    small planner often writes ``$s1`` and forgets to list ``s1`` again. Only steps
+    earlier in the plan (or completed) count: references to the step itself, to a later
+    step or to ids that exist nowhere are left for ``validate_plan`` to refuse.
+    """
+    plan = plain(plan)
+    known = set(done)
+    steps, changed = [], False
+    for step in plan.steps:
+        extra = sorted(r for r in references(step.args)
+                       if r in known and r not in step.depends_on)
+        if extra:
+            changed = True
+            step = step.model_copy(update={"depends_on": [*step.depends_on, *extra]})
+        steps.append(step)
+        known.add(step.id)
+    return plan.model_copy(update={"steps": steps}) if changed else plan
 
 
 def references(value: Any) -> set[str]:

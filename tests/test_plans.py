@@ -92,3 +92,23 @@ def test_plan_schema_restricts_tools_and_length():
                                           "args": {}, "expected_output": "x"}]})
     with pytest.raises(ValueError):
         schema.model_validate({"steps": []})
+
+
+def test_a_reference_to_an_earlier_step_implies_the_dependency():
+    from agent_graphs.plans import Plan, implied_dependencies
+
+    plan = Plan.model_validate({"steps": [
+        {"id": "s1", "description": "a", "tool": "search", "args": {"query": "x"},
+         "depends_on": [], "expected_output": ""},
+        {"id": "s2", "description": "b", "tool": "calculator",
+         "args": {"expression": "$s1 + ${s0} + $s2 + $s3 + $s9"}, "depends_on": [],
+         "expected_output": ""},
+        {"id": "s3", "description": "c", "tool": "search", "args": {"query": "y"},
+         "depends_on": [], "expected_output": ""}]})
+    fixed = implied_dependencies(plan, done={"s0"})
+    # earlier and completed steps are added; itself, a later step and no step are not
+    assert fixed.steps[1].depends_on == ["s0", "s1"]
+    problems = validate_plan(fixed, tools={"search", "calculator"}, done={"s0"})
+    assert any("its own result $s2" in p for p in problems)
+    assert any("refers to $s3 but does not list" in p for p in problems)
+    assert any("$s9, which does not exist" in p for p in problems)

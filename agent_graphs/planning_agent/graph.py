@@ -54,7 +54,14 @@ from agent_graphs.planning_agent.report_stage import (
     reflect_report,
 )
 from agent_graphs.planning_agent.state import InputState, OutputState, State
-from agent_graphs.plans import Plan, plain, plan_schema, renumber, validate_plan
+from agent_graphs.plans import (
+    Plan,
+    implied_dependencies,
+    plain,
+    plan_schema,
+    renumber,
+    validate_plan,
+)
 from agent_graphs.schemas import settings_update
 from agent_graphs.tooling import ExtraTools, plan_arg_schemas, toolbox_for, with_tools
 from tools import Toolbox
@@ -130,7 +137,8 @@ def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
 
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or replanning else ["the plan has no steps"]
-        return empty + validate_plan(renumber(plan, done, avoid=avoid), tools=set(schemas),
+        implied = implied_dependencies(plan, done)
+        return empty + validate_plan(renumber(implied, done, avoid=avoid), tools=set(schemas),
                                      done=done, max_steps=ctx.max_steps)
 
     new_plan, usage = structured(
@@ -140,7 +148,7 @@ def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
         on_retry=lambda n, problem: emit(
             "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",
             attempt=n, problem=problem, level=1))
-    return renumber(plain(new_plan), done, avoid=avoid), usage
+    return renumber(implied_dependencies(plain(new_plan), done), done, avoid=avoid), usage
 
 
 def _next(ctx: Context) -> Literal["review_plan", "execute"]:
