@@ -51,6 +51,9 @@ from agent_graphs.grounding import (
 from agent_graphs.llm import add_usage, structured
 from agent_graphs.llm_compiler import prompts
 from agent_graphs.llm_compiler.state import JoinDecision, State
+from agent_graphs.llm_compiler.subjects import own_words as _own_words
+from agent_graphs.llm_compiler.subjects import subject as _subject
+from agent_graphs.llm_compiler.subjects import words as _words
 from agent_graphs.models import chat_model
 
 __all__ = ["evidence", "join", "problems_with", "read_values"]
@@ -59,36 +62,6 @@ _SHORT = 300
 """A result up to this long is shown whole (a calculator's number, an email's receipt)."""
 _LINES = 5
 """At most this many lines of a long result per task."""
-_WORD = re.compile(r"[a-z]{4,}")
-
-
-def _words(text: str) -> set[str]:
-    # Plurals folded ("plans" is "plan"): ranking lines, not quoting them.
-    return {w[:-1] if w.endswith("s") and len(w) > 4 else w
-            for w in _WORD.findall(text.lower())}
-
-
-def _subject(step: Mapping[str, Any], plan: Sequence[Mapping[str, Any]]) -> str:
-    """What this task alone was for, in words: its description, or its arguments' text
-    when a sibling (same tool) has the same description (the 0.5B planner gave three
-    searches the goal as their description and only the queries told them apart)."""
-    args = step.get("args") or {}
-    said = " ".join(str(v) for v in args.values()) if isinstance(args, dict) else str(args)
-    shared = any(s["id"] != step["id"] and s["tool"] == step["tool"]
-                 and s.get("description") == step.get("description") for s in plan)
-    return said if shared or not step.get("description") else str(step["description"])
-
-
-def _own_words(plan: Sequence[Mapping[str, Any]], sid: str) -> tuple[set[str], set[str]]:
-    """Words of task ``sid``'s subject that no sibling task (same tool) has, and the
-    siblings' words it does not have: what sets it apart, and what sets them apart."""
-    step = next(s for s in plan if s["id"] == sid)
-    mine = _words(_subject(step, plan))
-    others = set().union(*(_words(_subject(s, plan)) for s in plan
-                           if s["id"] != sid and s["tool"] == step["tool"]))
-    return mine - others, others - mine
-
-
 def evidence(
     plan: Sequence[Mapping[str, Any]], results: Mapping[str, Any]
 ) -> dict[str, list[tuple[str, str, str]]]:
