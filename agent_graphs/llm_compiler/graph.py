@@ -105,7 +105,7 @@ def _line(step: Mapping[str, Any]) -> str:
 
 
 def _planner(
-    ctx: Context, box: Toolbox, state: State, on_task: Callable[[dict[str, Any]], None]
+    ctx: Context, box: Toolbox, state: State, sched: Scheduler
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     cs = compiler_settings(ctx)
     results = state.get("results") or {}
@@ -131,14 +131,19 @@ def _planner(
 
     def arrived(step: dict[str, Any]) -> None:
         emit("task_planned", summary=f"plan   {_line(step)}", level=1, task=step)
-        on_task(step)
+        sched.add(step)
+
+    def streamed(step: dict[str, Any]) -> None:  # the rest of the plan is still coming
+        emit("task_planned", summary=f"plan   {_line(step)}", level=1, task=step)
+        sched.hand_over(step)
 
     # NOTE: llama-cpp-python's server (the embedded ``local`` models) streams a forced
     # tool call as empty deltas (measured): its plans are asked for whole, at once.
     stream = cs.compiler_stream_plan and not ctx.role_model("planner").startswith("local")
     return plan_tasks(
         chat_model(ctx, "planner"), schema, [HumanMessage(prompt)], make_check=make_check,
-        on_task=arrived, attempts=ctx.max_plan_attempts, stream=stream,
+        on_task=arrived, on_streamed_task=streamed, attempts=ctx.max_plan_attempts,
+        stream=stream,
         min_tasks=0 if rnd else 1,
         on_retry=lambda n, problem: emit("plan_rejected", summary=f"plan rejected: {problem}",
                                          attempt=n, problem=problem),
@@ -215,7 +220,7 @@ def plan_and_schedule(
     read_back = threading.Event()
     planned: Any = None
     if fresh:
-        _LIVE[token] = partial(_after, read_back, partial(_planner, ctx, box, state, sched.add))
+        _LIVE[token] = partial(_after, read_back, partial(_planner, ctx, box, state, sched))
         planned = planner_call({"token": token, "round": rnd})
 
         def planner_done(future: Any) -> None:

@@ -241,6 +241,7 @@ def plan_tasks(
     min_tasks: int = 1,
     on_retry: Callable[[int, str], None] | None = None,
     on_truncate: Callable[[int], None] | None = None,
+    on_streamed_task: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Ask the planner for tasks, handing each checked task to ``on_task`` as it arrives.
 
@@ -253,6 +254,8 @@ def plan_tasks(
         stream: Stream the answer when the model can; otherwise ask for it whole.
         on_truncate: Called with the number kept when an answer had more tasks than
             its check allows (the rest are dropped: the first ones may have run).
+        on_streamed_task: Called instead of ``on_task`` for a task cut from a stream
+            (one that may start while the rest of the plan is still coming).
         min_tasks: Fewest tasks a plan may have across its answers (0 for a replan).
 
     Returns:
@@ -272,7 +275,8 @@ def plan_tasks(
         def offer(raw: Any, check: TaskCheck = check) -> None:
             if (task := check.offer(raw)) is not None:
                 tasks.append(task)
-                on_task(task)
+                streamed = answer is _stream_answer and on_streamed_task is not None
+                (on_streamed_task if streamed else on_task)(task)  # type: ignore[misc]
 
         text, used = answer(model, schema, history, offer)
         if answer is _stream_answer and not text and (server := _server(model)):

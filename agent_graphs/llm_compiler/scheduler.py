@@ -94,12 +94,27 @@ class Scheduler:
         self._pool: ThreadPoolExecutor | None = None
         self._report: list[dict[str, Any]] = []
         self._launched = False
+        self._handed: dict[str, threading.Event] = {}
+        """Tasks whose sender waits until they start (or cannot start yet)."""
 
     # --- thread-safe inputs ---------------------------------------------------------------
 
     def add(self, task: Mapping[str, Any]) -> None:
         """A task arrived (from any thread); it starts once its dependencies are done."""
         self._events.put(("task", task))
+
+    def hand_over(self, task: Mapping[str, Any], wait: float | None = 0.05) -> None:
+        """:meth:`add` from a busy thread (a streaming planner), then wait until the task
+        has started in its worker, or was found not ready to start (at most ``wait``).
+
+        NOTE: with one GIL, a thread that keeps computing (parsing the planner's stream)
+        holds it until the interpreter's switch interval (5 ms) takes it away: the loop,
+        then the worker, each waited that long to get going, so a ready task started 8-15
+        ms after it was planned. Waiting here hands the GIL over at once, hop by hop.
+        """
+        handed = threading.Event()
+        self._events.put(("task", (task, handed)))
+        handed.wait(wait)
 
     def close(self, error: BaseException | None = None) -> None:
         """No more tasks will arrive; with ``error``, start nothing new either."""
@@ -146,6 +161,9 @@ class Scheduler:
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "task":
+            if isinstance(payload, tuple):  # hand_over: told when it starts, or cannot yet
+                payload, handed = payload
+                self._handed[payload["id"]] = handed
             self._accept(payload)
         elif kind == "done":
             self.running.discard(payload["step_id"])
@@ -204,9 +222,14 @@ class Scheduler:
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
             assert self._pool is not None
-            self._pool.submit(context.run, self._work, action)
+            self._pool.submit(context.run, self._work, action, self._handed.pop(sid, None))
+        for handed in self._handed.values():  # waiting on dependencies, a slot or a person
+            handed.set()
+        self._handed.clear()
 
-    def _work(self, action: dict[str, Any]) -> None:
+    def _work(self, action: dict[str, Any], handed: threading.Event | None = None) -> None:
+        if handed is not None:
+            handed.set()
         try:
             outcome = self.execute(action)
         except Exception as err:  # noqa: BLE001 - a broken tool fails its task, not the run

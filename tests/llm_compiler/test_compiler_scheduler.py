@@ -273,3 +273,39 @@ def test_a_plan_longer_than_the_limit_is_cut_not_refused():
     kept = [check.offer(_raw(f"s{i}")) for i in range(1, 5)]
     assert [t["id"] for t in kept if t] == ["s1", "s2"]
     assert check.truncated and not check.problems
+
+
+def test_a_handed_over_task_has_started_when_hand_over_returns():
+    # A streaming planner hands each task over and waits for it to start (or to be found
+    # not ready), so the GIL passes to the loop and the worker at once.
+    release = threading.Event()
+    entered: list[str] = []
+
+    class Recording(Scheduler):
+        def _work(self, action, handed=None):
+            entered.append(action["step_id"])
+            super()._work(action, handed)
+
+    sched = Recording(
+        prepare=lambda step, outcomes: ("run", {"step_id": step["id"], "tool": "x",
+                                                "args": {}}),
+        execute=lambda action: (release.wait(WAIT), {"step_id": action["step_id"], "tool": "x",
+                                                     "args": {}, "ok": True, "output": ""})[-1],
+        max_concurrency=4)
+    seen: dict[str, list[str]] = {}
+
+    def planner() -> None:
+        sched.hand_over({"id": "a", "tool": "x", "args": {}, "depends_on": []}, wait=None)
+        seen["after a"] = list(entered)
+        # not ready (waits on a): handed back at once, not started
+        sched.hand_over({"id": "b", "tool": "x", "args": {}, "depends_on": ["a"]}, wait=None)
+        seen["after b"] = list(entered)
+        release.set()
+        sched.close()
+
+    thread = threading.Thread(target=planner)
+    thread.start()
+    sched.run()
+    thread.join()
+    assert seen == {"after a": ["a"], "after b": ["a"]}
+    assert set(sched.new) == {"a", "b"}
