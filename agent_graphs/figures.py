@@ -34,15 +34,19 @@ from functools import lru_cache
 from decimal import Decimal
 from typing import NamedTuple
 
-__all__ = ["Figure", "checked", "figures", "known_values", "supported", "unsupported_figures"]
+__all__ = ["Figure", "checked", "figure_spans", "figures", "known_values", "supported",
+           "unsupported_figures"]
 
 _SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "b": 9, "bn": 9,
            "billion": 9, "trillion": 12}
+# NOTE: a figure never spans lines (a space or tab between its parts, not a newline), so
+# a text's figures are its lines' figures: the report traces them line by line from one
+# parse of each source.
 _NUMBER = re.compile(
-    r"(?P<cur>[$€£])?\s?"
+    r"(?P<cur>[$€£])?[ \t]?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:\s?(?P<pct>%|percent\b))?"
-    r"(?:\s?(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])(?![A-Za-z]))?"
+    r"(?:[ \t]?(?P<pct>%|percent\b))?"
+    r"(?:[ \t]?(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])(?![A-Za-z]))?"
     r"(?P<tail>[A-Za-z]*)",
     re.IGNORECASE,
 )
@@ -73,10 +77,16 @@ def figures(text: str) -> tuple[Figure, ...]:
     Cached: a run checks the same sources again and again (each draft, the final answer,
     the report's trace of every figure), and parsing was most of that work.
     """
+    return tuple(fig for _, fig in figure_spans(text))
+
+
+@lru_cache(maxsize=4096)
+def figure_spans(text: str) -> tuple[tuple[int, Figure], ...]:
+    """Every number in ``text`` with the offset where it starts, in order."""
     return tuple(_parse(text))
 
 
-def _parse(text: str) -> Iterator[Figure]:
+def _parse(text: str) -> Iterator[tuple[int, Figure]]:
     for m in _NUMBER.finditer(text):
         start = m.start("num")
         before = text[start - 1] if start > 0 else " "
@@ -85,7 +95,7 @@ def _parse(text: str) -> Iterator[Figure]:
         digits_quantum = Decimal(10) ** -len(raw.partition(".")[2])
         exp = _SCALES.get((m.group("scale") or "").lower(), 0)
         scale = Decimal(10) ** exp
-        yield Figure(
+        yield m.start(), Figure(
             text=m.group(0).strip(),
             value=digits * scale,
             quantum=digits_quantum * scale,

@@ -22,7 +22,7 @@ import functools
 import os
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.messages import HumanMessage
 from langgraph.graph import START, StateGraph
@@ -121,19 +121,18 @@ def _plan_arg_schemas(ctx: Context, box: Toolbox) -> dict[str, type[BaseModel]]:
     return schemas
 
 
-def _plan_tools(ctx: Context, box: Toolbox) -> str:
-    """The planner's tool list: the tools a plan may use, one a line."""
-    usable = _plan_arg_schemas(ctx, box)
+def _plan_tools(box: Toolbox, usable: dict[str, type[BaseModel]]) -> str:
+    """The planner's tool list: the ``usable`` tools (:func:`_plan_arg_schemas`), one a line."""
     lines = [line for line in box.describe().splitlines() if line.split()[1] in usable]
     if "read_file" in usable:
         lines.append("  workspace files read_file can read: " + ", ".join(
-            usable["read_file"].model_fields["path"].annotation.__args__))
+            get_args(usable["read_file"].model_fields["path"].annotation)))
     return "\n".join(lines)
 
 
-def _ask_planner(ctx: Context, box: Toolbox, prompt: str, *, done: set[str],
-                 avoid: set[str], replanning: bool) -> tuple[Plan, dict[str, int]]:
-    schemas = _plan_arg_schemas(ctx, box)
+def _ask_planner(ctx: Context, schemas: dict[str, type[BaseModel]], prompt: str, *,
+                 done: set[str], avoid: set[str], replanning: bool
+                 ) -> tuple[Plan, dict[str, int]]:
 
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or replanning else ["the plan has no steps"]
@@ -166,9 +165,10 @@ def plan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = 
     last = failures[-1] if failures else None
     feedback = (f"\n\n<feedback>A person rejected the last plan: {last['error']}</feedback>"
                 if last and last.get("kind") == "plan_rejected" else "")
-    prompt = prompts.PLANNER_PROMPT.format(tools=_plan_tools(ctx, box), goal=state["goal"],
+    schemas = _plan_arg_schemas(ctx, box)
+    prompt = prompts.PLANNER_PROMPT.format(tools=_plan_tools(box, schemas), goal=state["goal"],
                                            feedback=feedback)
-    new_plan, usage = _ask_planner(ctx, box, prompt, done=set(), avoid=set(),
+    new_plan, usage = _ask_planner(ctx, schemas, prompt, done=set(), avoid=set(),
                                    replanning=False)
     steps = [step.model_dump() for step in new_plan.steps]
     emit("plan_created", summary=f"Plan ({len(steps)} steps):",
@@ -209,12 +209,13 @@ def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None 
                          f"{clip(f['evaluation']['issues'], 200)}" for f in failed)
     if rejected_plan:
         problems += f"\n- A person rejected the last plan: {failures[-1]['error']}"
-    prompt = prompts.REPLANNER_PROMPT.format(tools=_plan_tools(ctx, box), goal=state["goal"],
+    schemas = _plan_arg_schemas(ctx, box)
+    prompt = prompts.REPLANNER_PROMPT.format(tools=_plan_tools(box, schemas), goal=state["goal"],
                                              completed=completed or "(none)",
                                              failed=problems.strip() or "(none)")
     ids = {f["step_id"] for f in failures if f.get("step_id")}
     try:
-        new_plan, usage = _ask_planner(ctx, box, prompt, done=set(results),
+        new_plan, usage = _ask_planner(ctx, schemas, prompt, done=set(results),
                                        avoid=ids - set(results), replanning=True)
     except ModelOutputError as err:
         # NOTE: the loop ends as at the replan limit, keeping what succeeded (the report

@@ -9,16 +9,14 @@ tokens per role, and the source behind each figure of the report.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agent_graphs.figures import Figure, checked, figures, known_values, supported
+from agent_graphs.figures import Figure, checked, figure_spans, figures, known_values, supported
 from agent_graphs.reflection.sources import parse_search
 from agent_graphs.reflection.state import Source
 
-_DIGIT = re.compile(r"\d")
 
 __all__ = ["Trace", "render_report", "sources_of", "task_status", "trace_figures",
            "write_report"]
@@ -54,8 +52,20 @@ def sources_of(results: Mapping[str, Any]) -> list[Source]:
     return sources
 
 
-def _lines(text: str) -> Iterable[str]:
-    return (line.strip() for line in text.splitlines() if line.strip())
+def _lines_with_figures(text: str) -> Iterator[tuple[str, list[Figure]]]:
+    """Each line of ``text`` that holds figures, stripped, with them (one parse of the
+    whole text, shared with the checks that parsed it before: a figure spans no lines)."""
+    spans = figure_spans(text)
+    i, start = 0, 0
+    for raw in text.splitlines(keepends=True):
+        end = start + len(raw)
+        figs = []
+        while i < len(spans) and spans[i][0] < end:
+            figs.append(spans[i][1])
+            i += 1
+        if figs:
+            yield raw.strip(), figs
+        start = end
 
 
 def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list[Trace]:
@@ -80,10 +90,8 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
     for s in sources:
         if not pending:
             break
-        for line in _lines(s["text"]):
-            known = known_values([line]) if _DIGIT.search(line) else []
-            if not known:
-                continue
+        for line, figs in _lines_with_figures(s["text"]):
+            known = [v for f in figs for v in (f.value, f.digits)]
             for fig_text, fig in list(pending.items()):
                 if supported(fig, known):
                     found[fig_text] = (s["source"], line)

@@ -185,3 +185,22 @@ def test_settings_precedence_passed_then_env_then_default(monkeypatch):
         ReflectionSettings(reflection_checks="word_limit,spelling")
     with pytest.raises(ValueError, match="reflection_min_score"):
         Context(reflection_min_score=1.5)
+
+
+def test_a_figure_spans_no_line_so_a_text_parses_as_its_lines():
+    # The run report traces figures line by line from one parse of each source.
+    import random
+
+    from agent_graphs.figures import figure_spans, figures
+
+    rng = random.Random(3)
+    parts = ["$", "€ ", "9.2", "1,234", "41.3", "%", " percent", " million", "M", "k", "Q4",
+             " 2025", "\n", "\n", " ", "\t", "revenue", "FY", "12", "7"]
+    for _ in range(300):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(1, 25)))
+        by_lines = tuple(f for line in text.splitlines() for f in figures(line))
+        assert figures(text) == by_lines, text
+        assert all(text[start:].lstrip("$€£ \t").startswith(f.text.lstrip("$€£ \t")[:1])
+                   for start, f in figure_spans(text))
+    # "$9.2\nmillion" is 9.2 dollars and a word on the next line, not 9.2 million
+    assert [f.value for f in figures("$9.2\nmillion")] == [figures("$9.2")[0].value]
