@@ -287,7 +287,10 @@ def validate_plan(
                 problems.append(f"step {step.id!r} depends on {dep!r}, which comes after it")
         for ref in sorted(references(step.args)):
             if ref == step.id:
-                problems.append(f"step {step.id!r} refers to its own result ${ref}")
+                problems.append(
+                    f"step {step.id!r} refers to its own result ${ref}: a step can use only "
+                    "the results of steps before it; add a step that finds that number and "
+                    "refer to its id")
             elif ref not in known:
                 problems.append(f"step {step.id!r} refers to ${ref}, which does not exist")
             elif ref not in step.depends_on:
