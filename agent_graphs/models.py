@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -78,7 +79,32 @@ def load_chat_model(name: str, *, max_tokens: int = 1024) -> BaseChatModel:
     )
 
 
+_CLIENT_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_ORGANIZATION",
+               "OPENAI_PROXY")
+_clients: dict[str, BaseChatModel] = {}
+_clients_lock = threading.Lock()
+
+
 def _openai(model: str, *, max_tokens: int, **kwargs: Any) -> BaseChatModel:
+    """A ``ChatOpenAI``, one per settings (and the environment it reads) per process.
+
+    Building one costs about 5 ms (its clients and their checks), and a run asks for a
+    model before every call: the same settings get the same object, which also keeps its
+    connections to the server open from call to call.
+    """
+    key = repr((model, max_tokens, sorted(kwargs.items()),
+                [os.environ.get(name) for name in _CLIENT_ENV]))
+    with _clients_lock:
+        if (cached := _clients.get(key)) is not None:
+            return cached
+    chat = _new_openai(model, max_tokens=max_tokens, **kwargs)
+    with _clients_lock:
+        if len(_clients) >= 32:  # settings seen long ago
+            _clients.pop(next(iter(_clients)))
+        return _clients.setdefault(key, chat)
+
+
+def _new_openai(model: str, *, max_tokens: int, **kwargs: Any) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
     if "api_key" not in kwargs and not os.environ.get("OPENAI_API_KEY"):

@@ -37,3 +37,16 @@ def test_graph_coerces_a_dict_context_with_the_same_precedence(monkeypatch):
     monkeypatch.setenv("AGENT_GRAPHS_MAX_STEPS", "7")
     ctx = _coerce_context(Context, {"max_replans": 1})
     assert ctx.max_steps == 7 and ctx.max_replans == 1
+
+
+def test_one_openai_client_per_settings_and_environment(monkeypatch):
+    from agent_graphs.models import load_chat_model
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "k1")
+    first = load_chat_model("openai:m", max_tokens=100)
+    assert load_chat_model("openai:m", max_tokens=100) is first  # built once, reused
+    assert load_chat_model("openai:m", max_tokens=200) is not first
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:10/v1")
+    moved = load_chat_model("openai:m", max_tokens=100)
+    assert moved is not first and "127.0.0.1:10" in str(moved.root_client.base_url)
