@@ -175,10 +175,20 @@ def results_answer(results: Mapping[str, Any], *, width: int = 200) -> str:
     lines = []
     for sid, r in results.items():
         said = (f"{r['value']:.10g}" if isinstance(r.get("value"), float)
-                else " ".join(str(r.get("output", ""))[:width].split()))
+                else _words_upto(str(r.get("output", "")), width))
         where = f" (\"{r['quote']}\", {r['source']})" if r.get("quote") else ""
         lines.append(f"- {sid} {r['tool']}: {said}{where}")
     return "The results:\n" + "\n".join(lines)
+
+
+def _words_upto(text: str, width: int) -> str:
+    """``text`` on one line, cut at a space within ``width`` characters: never inside a
+    word or a number ("$9.45 million" must not become "$9.4")."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat[:width + 1].rsplit(" ", 1)[0] if " " in flat[:width + 1] else flat[:width]
+    return cut + " …"
 
 
 def missing_results(answer: str, values: Mapping[str, float]) -> list[str]:

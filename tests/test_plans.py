@@ -112,3 +112,14 @@ def test_a_reference_to_an_earlier_step_implies_the_dependency():
     assert any("its own result $s2" in p for p in problems)
     assert any("refers to $s3 but does not list" in p for p in problems)
     assert any("$s9, which does not exist" in p for p in problems)
+
+
+def test_an_answer_made_of_results_never_cuts_a_number():
+    from agent_graphs.grounding import results_answer
+
+    output = "Acme Corp results for the fourth quarter. Total revenue: $9.45 million. " * 3
+    for width in range(40, 120):
+        answer = results_answer({"s1": {"tool": "search", "output": output}}, width=width)
+        said = answer.split("search: ", 1)[1]
+        assert "$9.4 " not in said + " " and not said.rstrip(" …").endswith(("$9", "$9.4"))
+        assert len(said) <= width + 2
