@@ -26,6 +26,9 @@ Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 """What to do with a ready task: run this action, hold it for a person, or fail it."""
 
 
+_HAND_OVER_WHILE_FEWER = 4
+"""A streaming planner waits for each task to start only while fewer than this run."""
+
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -104,14 +107,20 @@ class Scheduler:
         self._events.put(("task", task))
 
     def hand_over(self, task: Mapping[str, Any], wait: float | None = 0.05) -> None:
-        """:meth:`add` from a busy thread (a streaming planner), then wait until the task
-        has started in its worker, or was found not ready to start (at most ``wait``).
+        """:meth:`add` from a busy thread (a streaming planner), then, while no task is
+        running yet, wait until this one has started in its worker or was found not ready
+        to start (at most ``wait``).
 
         NOTE: with one GIL, a thread that keeps computing (parsing the planner's stream)
         holds it until the interpreter's switch interval (5 ms) takes it away: the loop,
         then the worker, each waited that long to get going, so a ready task started 8-15
         ms after it was planned. Waiting here hands the GIL over at once, hop by hop.
         """
+        if len(self.running) >= _HAND_OVER_WHILE_FEWER:  # a read of the loop's set: a hint
+            # Many tasks run already: the planner keeps streaming (on a fan-out, waiting
+            # at every task stretched its stream by ~1.5 ms a task).
+            self.add(task)
+            return
         handed = threading.Event()
         self._events.put(("task", (task, handed)))
         handed.wait(wait)
