@@ -84,18 +84,21 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
             wanted[fig.text] = fig
     found: dict[str, tuple[str, str]] = {}
     # NOTE: each line is parsed once (figures() caches it) and compared by value with the
-    # figures still unplaced, the first line of the first source that supports one wins;
-    # re-checking figure by figure with the text rule took 10-40 ms a report.
+    # figures still unplaced, the first line of the first source that states one wins,
+    # else the first that rounds to it ("$1 million" is the partner threshold, not
+    # "$0.88 million" rounded); re-checking with the text rule took 10-40 ms a report.
     pending = dict(wanted)
-    for s in sources:
-        if not pending:
-            break
-        for line, figs in _lines_with_figures(s["text"]):
-            known = [v for f in figs for v in (f.value, f.digits)]
-            for fig_text, fig in list(pending.items()):
-                if supported(fig, known):
-                    found[fig_text] = (s["source"], line)
-                    del pending[fig_text]
+    for exact in (True, False):  # a line with the very figure before one it rounds
+        for s in sources:
+            if not pending:
+                break
+            for line, figs in _lines_with_figures(s["text"]):
+                known = [v for f in figs for v in (f.value, f.digits)]
+                stated = {f.value for f in figs}
+                for fig_text, fig in list(pending.items()):
+                    if fig.value in stated if exact else supported(fig, known):
+                        found[fig_text] = (s["source"], line)
+                        del pending[fig_text]
     in_goal = known_values([goal]) if goal else []
     traces: list[Trace] = []
     for fig_text, fig in wanted.items():

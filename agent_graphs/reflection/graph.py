@@ -119,6 +119,10 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         prompt = prompts.WRITE_PROMPT.format(**common)
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
     text = _clean_draft(reply.text)
+    if (reply.response_metadata or {}).get("finish_reason") == "length" and "\n" in text:
+        # Cut off by max_tokens: its last line stops mid-word or mid-number ("$3" of
+        # "$3,500"), which a check could even take for a rounded figure: drop it.
+        text = text.rsplit("\n", 1)[0].rstrip()
     n = len(drafts) + 1
     emit("draft_written", f"draft {n} written ({word_count(text)} words)", draft=n,
          words=word_count(text), lines=[text if len(text) <= 300 else text[:300] + " …"])

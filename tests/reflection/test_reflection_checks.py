@@ -204,3 +204,18 @@ def test_a_figure_spans_no_line_so_a_text_parses_as_its_lines():
                    for start, f in figure_spans(text))
     # "$9.2\nmillion" is 9.2 dollars and a word on the next line, not 9.2 million
     assert [f.value for f in figures("$9.2\nmillion")] == [figures("$9.2")[0].value]
+
+
+def test_a_figure_is_traced_to_the_line_that_states_it_before_one_it_rounds():
+    from agent_graphs.planning_agent.report import trace_figures
+
+    results = {
+        "s1": {"tool": "search", "ok": True,
+               "output": "Q4 2024 results.\n- Services: $0.88 million\n"},
+        "s2": {"tool": "search", "ok": True,
+               "output": "Gold partners sell at least $1 million a year.\n"},
+    }
+    (trace,) = trace_figures("Gold partners: $1 million.", results)
+    assert trace.step == "s2" and "at least $1 million" in trace.line
+    (rounded,) = trace_figures("Services: $0.9 million.", results)
+    assert rounded.step == "s1"  # rounding still counts when no line states it

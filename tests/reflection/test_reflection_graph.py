@@ -280,3 +280,14 @@ def test_gate_speaks_the_hitl_protocol(checkpointer):
         "name": "accept_draft", "args": {"draft": "Revenue: $41.95 million."}}}]}
     state = _resume(graph, config, answer)
     assert state.values["final_answer"] == "Revenue: $41.95 million."
+
+
+def test_a_draft_cut_off_by_max_tokens_loses_its_unfinished_last_line(checkpointer):
+    from langchain_core.messages import AIMessage
+
+    cut = AIMessage(content="Revenue was $41.95 million, up 24%.\n- Prices start at $3",
+                    response_metadata={"finish_reason": "length"})
+    install(writer=[cut], critic=[verdict(0.9, approved=True)])
+    graph, config, _ = run(checkpointer, {"goal": GOAL, "sources": SOURCES})
+    assert graph.get_state(config).values["final_answer"] == (
+        "Revenue was $41.95 million, up 24%.")
