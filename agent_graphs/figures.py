@@ -29,13 +29,13 @@ The rule, so a writer (and a reader) can predict it:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = ["Figure", "checked", "figure_spans", "figures", "known_values", "supported",
-           "unsupported_figures"]
+           "unsupported_figures", "values_of"]
 
 _SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "b": 9, "bn": 9,
            "billion": 9, "trillion": 12}
@@ -70,19 +70,18 @@ class Figure(NamedTuple):
     """No currency, percent, scale or decimals: a count or a year."""
 
 
-@lru_cache(maxsize=4096)
 def figures(text: str) -> tuple[Figure, ...]:
-    """Every number in ``text``, in order.
-
-    Cached: a run checks the same sources again and again (each draft, the final answer,
-    the report's trace of every figure), and parsing was most of that work.
-    """
+    """Every number in ``text``, in order."""
     return tuple(fig for _, fig in figure_spans(text))
 
 
 @lru_cache(maxsize=4096)
 def figure_spans(text: str) -> tuple[tuple[int, Figure], ...]:
-    """Every number in ``text`` with the offset where it starts, in order."""
+    """Every number in ``text`` with the offset where it starts, in order.
+
+    Cached: a run checks the same sources again and again (each draft, the final answer,
+    the report's trace of every figure), and parsing was most of that work.
+    """
     return tuple(_parse(text))
 
 
@@ -111,13 +110,14 @@ def checked(fig: Figure) -> bool:
     return not (fig.label or (fig.bare_int and fig.value <= 12))
 
 
+def values_of(figs: Iterable[Figure]) -> list[Decimal]:
+    """The values ``figs`` support: each one's full value and its digits alone."""
+    return [v for fig in figs for v in (fig.value, fig.digits)]
+
+
 def known_values(texts: Sequence[str]) -> list[Decimal]:
-    """The values ``texts`` support: each number's full value and its digits alone."""
-    known: list[Decimal] = []
-    for text in texts:
-        for fig in figures(text):
-            known += [fig.value, fig.digits]
-    return known
+    """The values ``texts`` support (:func:`values_of` their figures)."""
+    return [v for text in texts for v in values_of(figures(text))]
 
 
 def supported(fig: Figure, known: Sequence[Decimal]) -> bool:

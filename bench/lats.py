@@ -23,8 +23,8 @@ batch, and what the graph's evaluate node does (one structured call returning a 
 verdicts; ``agent_graphs.lats.tree.to_evaluate``), so the graph's ``lats_max_model_calls``
 counts exactly what this benchmark counts. LATS also re-judges the expanded node and up
 to ``lats_rejudge_children`` of its earlier children in that call (no extra call), and
-makes no value call as the budget's last. ``--accounting per-state`` charges one value call per state (the
-accounting of the first version of this benchmark). ``--anchors`` prints the baselines
+makes no value call as the budget's last. ``--accounting per-state`` charges one value
+call per state (the accounting of the first version of this benchmark). ``--anchors`` prints the baselines
 under each accounting candidate against the numbers quoted in issue 11.
 
 A finished state (one number left) is checked exactly, for free, by every method: the

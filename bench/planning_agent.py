@@ -41,7 +41,7 @@ from langgraph.types import Command  # noqa: E402
 
 from agent_graphs.plan_execute.graph import build_graph as plan_execute  # noqa: E402
 from agent_graphs.planning_agent.graph import build_graph as planning_agent  # noqa: E402
-from agent_graphs.figures import figures  # noqa: E402
+from agent_graphs.figures import figure_spans  # noqa: E402
 from checkpoints import open_saver  # noqa: E402
 from tests.fakes import ScriptedChatModel, bound_tool_names, call, install  # noqa: E402
 from tests.planning_agent import contract  # noqa: E402
@@ -167,7 +167,7 @@ def _run(kind: str, goal: str, tmp: Path, n: int, durability: str) -> dict[str, 
         with _LOCK:
             _SPANS.clear()
             _CALLS.update(model=0, tool=0)
-        figures.cache_clear()  # a run parses its own texts: no help from the run before
+        figure_spans.cache_clear()  # a run parses its own texts: no help from the run before
         start = time.perf_counter()
         payload: Any = {"goal": goal}
         while True:

@@ -14,6 +14,7 @@ import pytest
 from agent_graphs.graphs import compile_graph, run_config
 from agent_graphs.llm import ModelOutputError
 from checkpoints import open_saver
+from tests.local_runs import run_on_local_model
 
 pytestmark = pytest.mark.local_model
 
@@ -63,14 +64,8 @@ def test_the_readme_demo_goal_is_answered_right_by_the_default_model(tmp_path):
 
     goal = ("Find Acme's total revenue in Q1 2025 and in Q2 2026, then compute the growth "
             "in percent.")
-    context = {"model": "local", "planner_model": "local", "executor_model": "local",
-               "critic_model": "local", "workspace": str(tmp_path / "ws"),
-               "outbox": str(tmp_path / "outbox.jsonl")}
-    with open_saver(tmp_path / "db.sqlite") as saver:
-        graph = compile_graph("plan_execute", saver)
-        config = run_config("demo", graph_id="plan_execute", context=context)
-        graph.invoke({"goal": goal}, config, context=context, durability="sync")
-        values = graph.get_state(config).values
+    values = run_on_local_model("plan_execute", goal, tmp_path, executor_model="local",
+                                critic_model="local")
     assert values["status"] == "done", values["final_answer"]
     growth = (13.00 - 9.20) / 9.20 * 100
     assert any(abs(float(f.digits) - growth) <= 0.1 for f in figures(values["final_answer"])), \

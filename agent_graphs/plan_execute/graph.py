@@ -47,7 +47,6 @@ from agent_graphs.plan_execute.steps import (
     planned_args_ready,
 )
 from agent_graphs.plans import (
-    implied_dependencies,
     Plan,
     plain,
     plan_schema,
@@ -81,8 +80,7 @@ def _plan_check(
 
     def check(plan: Plan) -> list[str]:
         empty = [] if plan.steps or allow_empty else ["the plan has no steps"]
-        plan = renumber(implied_dependencies(link_placeholders(plain(plan), done), done),
-                        done)
+        plan = renumber(link_placeholders(plain(plan), done), done)
         planned = {step.tool for step in plan.steps}
         missing = [f"the goal asks for it: add a {tool} step" for tool in needs
                    if tool not in planned and (plan.steps or not allow_empty)]
@@ -130,8 +128,7 @@ def _ask_planner(
             "plan_rejected", summary=f"planner answer {n} rejected: {clip(problem, 200)}",
             attempt=n, problem=problem, level=1),
     )
-    new_plan = implied_dependencies(link_placeholders(plain(new_plan), done), done)
-    return renumber(new_plan, done, avoid=avoid), usage
+    return renumber(link_placeholders(plain(new_plan), done), done, avoid=avoid), usage
 
 
 def _step_lines(steps: list[dict[str, Any]]) -> list[str]:

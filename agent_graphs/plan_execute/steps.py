@@ -22,7 +22,7 @@ from typing import Any
 from agent_graphs.context import Context
 from agent_graphs.grounding import extract
 from agent_graphs.models import chat_model
-from agent_graphs.plans import Plan, references
+from agent_graphs.plans import Plan, implied_dependencies, references
 from tools import RISKS, Toolbox, ToolError
 from tools.calculator import FUNCTIONS, NAMES
 
@@ -130,19 +130,12 @@ def link_placeholders(plan: Plan, done: Collection[str] = ()) -> Plan:
     that step is added to depends_on. A placeholder that fits no step, or two equally,
     stays as it is and fails as a placeholder would.
     """
+    # A $id names the step it needs: that is the dependency, declared or not (the 0.5B
+    # model left depends_on empty three times running, feedback or not).
+    plan = implied_dependencies(plan, done)
     steps = list(plan.steps)
     changed = False
     for i, step in enumerate(steps):
-        # A $id names the step it needs: that is the dependency, declared or not (the 0.5B
-        # model left depends_on empty three times running, feedback or not). A $id of a
-        # step that does not exist, or comes later, is still a plan error.
-        known = {s.id for s in steps[:i]} | set(done)
-        implied = [r for r in sorted(references(step.args))
-                   if r in known and r not in step.depends_on]
-        if implied:
-            step = steps[i] = step.model_copy(
-                update={"depends_on": [*step.depends_on, *implied]})
-            changed = True
         expression = step.args.get("expression") if isinstance(step.args, dict) else None
         if step.tool != "calculator" or not isinstance(expression, str):
             continue

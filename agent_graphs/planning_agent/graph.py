@@ -18,9 +18,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -95,7 +94,7 @@ def _workspace_files(ctx: Context) -> tuple[str, ...]:
     return tuple(found)
 
 
-@functools.lru_cache(maxsize=32)
+@lru_cache(maxsize=32)
 def _read_file_args(files: tuple[str, ...]) -> type[BaseModel]:
     # One class per set of files: the plan schema built on it is cached by class.
     literal: Any = Literal

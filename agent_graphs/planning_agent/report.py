@@ -13,7 +13,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agent_graphs.figures import Figure, checked, figure_spans, figures, known_values, supported
+from agent_graphs.figures import (
+    Figure,
+    checked,
+    figure_spans,
+    figures,
+    known_values,
+    supported,
+    values_of,
+)
 from agent_graphs.reflection.sources import parse_search
 from agent_graphs.reflection.state import Source
 
@@ -93,7 +101,7 @@ def trace_figures(text: str, results: Mapping[str, Any], goal: str = "") -> list
             if not pending:
                 break
             for line, figs in _lines_with_figures(s["text"]):
-                known = [v for f in figs for v in (f.value, f.digits)]
+                known = values_of(figs)
                 stated = {f.value for f in figs}
                 for fig_text, fig in list(pending.items()):
                     if fig.value in stated if exact else supported(fig, known):

@@ -1,11 +1,11 @@
 """The report: drafted and improved by the reflection loop, grounded in the results.
 
-``reflect_report`` runs the reflection loop (``reflection.build_graph``: one copy of it,
-compiled once (``reflection.compiled_loop``) and invoked as this node's subgraph, so its progress streams and its
-human review pauses this run) with the results as sources, each named by the step it
-came from. Its checks refuse a
-draft with a number no result holds; one more check here refuses a draft that claims it
-was sent or saved. A report that still fails a check is not used: the results speak.
+``reflect_report`` runs the reflection loop (one copy of it, compiled once by
+``reflection.compiled_loop`` and invoked as this node's subgraph, so its progress streams
+and its human review pauses this run) with the results as sources, each named by the
+step it came from. Its checks refuse a draft with a number no result holds; one more
+check here refuses a draft that claims it was sent or saved. A report that still fails
+a check is not used: the results speak.
 """
 
 from __future__ import annotations

@@ -234,20 +234,9 @@ def test_tasks_described_alike_are_read_by_their_own_query(dirs):
 def test_the_readme_demo_goal_is_answered_right_by_the_default_model(tmp_path):
     """The README's LLM Compiler demo on the REAL embedded 0.5B model: done, with the
     three entry prices the corpus gives, each read from a line of a search result."""
-    import importlib.util
+    from tests.local_runs import run_on_local_model
 
-    from agent_graphs.graphs import compile_graph, run_config
-    from checkpoints import open_saver
-
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama_cpp is not installed: pip install 'agent-graphs[local]'")
-    context = {"model": "local", "planner_model": "local", "workspace": str(tmp_path / "ws"),
-               "outbox": str(tmp_path / "outbox.jsonl")}
-    with open_saver(tmp_path / "db.sqlite") as saver:
-        graph = compile_graph("llm_compiler", saver)
-        config = run_config("demo", graph_id="llm_compiler", context=context)
-        graph.invoke({"goal": GOAL}, config, context=context, durability="sync")
-        values = graph.get_state(config).values
+    values = run_on_local_model("llm_compiler", GOAL, tmp_path)
     assert values["status"] == "done", values["final_answer"]
     stated = {float(f.digits) for f in figures(values["final_answer"]) if not f.label}
     assert {59.0, 15.0, 179.0} <= stated, values["final_answer"]
