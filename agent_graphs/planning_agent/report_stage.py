@@ -1,11 +1,12 @@
 """The report: drafted and improved by the reflection loop, grounded in the results.
 
-``reflect_report`` runs the reflection loop (one copy of it, compiled once by
-``reflection.compiled_loop`` and invoked as this node's subgraph, so its progress streams
-and its human review pauses this run) with the results as sources, each named by the
-step it came from. Its checks refuse a draft with a number no result holds; one more
-check here refuses a draft that claims it was sent or saved. A report that still fails
-a check is not used: the results speak.
+The reflection loop's own nodes run as nodes of this graph (one copy of them,
+``reflection.compose.Loop``): ``reflect_report`` starts the loop with the results as
+sources, each named by the step it came from; ``report_write``, ``report_check``,
+``report_critique`` (and ``report_review`` when a person reviews drafts) are the loop's
+rounds; ``report_done`` takes the loop's result. Its checks refuse a draft with a number
+no result holds; one more check here refuses a draft that claims it was sent or saved. A
+report that still fails a check is not used: the results speak.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.runnables import RunnableLambda
-from langgraph.runtime import Runtime, get_runtime
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agent_graphs.actions import clip
@@ -32,10 +32,11 @@ from agent_graphs.planning_agent.report import sources_of, trace_figures
 from agent_graphs.planning_agent.settings import agent_settings
 from agent_graphs.planning_agent.state import State
 from agent_graphs.reflection.checks import CheckResult
-from agent_graphs.reflection.graph import compiled_loop
+from agent_graphs.reflection.compose import Loop
 from agent_graphs.reflection.state import InputState as LoopInput
 
-__all__ = ["CONTENT", "ClaimsNoAction", "final_text", "finish", "reflect_report", "still_owed"]
+__all__ = ["CONTENT", "LOOP", "ClaimsNoAction", "final_text", "finish", "reflect_report",
+           "report_done", "still_owed"]
 
 CONTENT = {"send_email": "body", "write_file": "content"}
 """The argument of each delivery tool that carries the report."""
@@ -64,26 +65,22 @@ class ClaimsNoAction:
 
 
 _CHECKS = (ClaimsNoAction(),)
+LOOP = Loop(key="report_loop", prefix="report_", done="report_done", checks=_CHECKS)
+"""The reflection loop's nodes in this graph: its state under ``report_loop``."""
 
 
-def _report_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
-    """Draft the report from the results and improve it in reflection rounds."""
+def reflect_report(state: State, runtime: Runtime[Context]
+                   ) -> Command[Literal["report_write", "report_check", "finish"]]:
+    """Start the reflection loop on the results: the writer drafts the report next."""
     if not state.get("results"):
         return Command(goto="finish")
-    return _reflected(state, compiled_loop(_CHECKS).invoke(_report_task(state)))
+    return LOOP.start(state, runtime, _report_task(state))
 
 
-async def _areport_reflected(state: State) -> Command[Literal["prepare_delivery", "finish"]]:
-    if not state.get("results"):
-        return Command(goto="finish")
-    return _reflected(state, await compiled_loop(_CHECKS).ainvoke(_report_task(state)))
-
-
-# NOTE: one node, two bodies: the CLI runs graphs synchronously, `langgraph dev` runs them
-# asynchronously with an async checkpointer, which a nested loop can only use with ainvoke.
-reflect_report = RunnableLambda(_report_reflected, afunc=_areport_reflected,
-                                name="reflect_report")
-REFLECT_REPORT_ROUTES = ("prepare_delivery", "finish")
+def report_done(state: State, runtime: Runtime[Context]
+                ) -> Command[Literal["prepare_delivery", "finish"]]:
+    """Take the loop's best draft as the report (or the results, if it failed a check)."""
+    return _reflected(state, LOOP.output(state, runtime), get_context(runtime))
 
 
 def _report_task(state: State) -> LoopInput:
@@ -92,7 +89,8 @@ def _report_task(state: State) -> LoopInput:
             "sources": sources_of(state.get("results") or {})}
 
 
-def _reflected(state: State, out: dict[str, Any]) -> Command[Literal["prepare_delivery", "finish"]]:
+def _reflected(state: State, out: dict[str, Any], ctx: Context
+               ) -> Command[Literal["prepare_delivery", "finish"]]:
     results = state.get("results") or {}
     rounds = out.get("rounds") or []
     best = out.get("best_draft", -1)
@@ -112,7 +110,6 @@ def _reflected(state: State, out: dict[str, Any]) -> Command[Literal["prepare_de
     update = {"report": report, "reflection": reflection, "usage": out.get("usage") or {},
               "tokens": {"reflection (writer, critic)": out.get("usage") or {}}}
     # Straight to finish when the goal asks for no delivery: one superstep less a run.
-    ctx = get_context(get_runtime(Context))
     owed = still_owed(ctx, {**state, "report": report})
     go: Literal["prepare_delivery", "finish"] = "prepare_delivery" if owed else "finish"
     return Command(goto=go, update=update)

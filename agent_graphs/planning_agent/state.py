@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 from agent_graphs.actions import Action
 from agent_graphs.llm import add_usage
 from agent_graphs.plans import PlanStep
+from agent_graphs.reflection.compose import merge_loop
 from agent_graphs.schemas import AnswerOutput, GoalInput, RunState, merge_by_id
 
 __all__ = ["InputState", "OutputState", "State", "add_role_usage"]
@@ -67,6 +68,8 @@ class State(RunState, OutputState, total=False):
     """How many times the plan was revised (a rejected plan counts)."""
     pending: Annotated[dict[str, Action], merge_by_id]
     """The prepared delivery action, waiting for approval or to run."""
+    report_loop: Annotated[dict[str, Any], merge_loop]
+    """The reflection loop's state while it writes the report (drafts, rounds, checks)."""
     stop_reason: str
     """Why the run stopped short of the goal (a limit, a rejection), if it did."""
     usage: Annotated[dict[str, int], add_usage]
