@@ -133,6 +133,39 @@ def test_unsupported_numbers_are_flagged(draft, flagged):
     assert all(f in result.detail for f in flagged), result.detail
 
 
+def test_the_check_decides_as_the_shared_rule_on_every_figure():
+    """The check compares each figure only with the source values near it (bisection):
+    it must flag exactly what figures.unsupported_figures flags, rounding edges too."""
+    import random
+
+    from agent_graphs.figures import unsupported_figures
+
+    rng = random.Random(7)
+    forms = ["{:.2f}", "${:.2f} million", "{:.1f}%", "${:,.0f}", "{:.0f}", "${:.3f}M",
+             "{:.1f} percent", "{:.0f}k"]
+
+    def number() -> str:
+        value = rng.choice([rng.uniform(0, 20), rng.uniform(0, 1000), rng.uniform(0, 5e6)])
+        return rng.choice(forms).format(value)
+
+    for _ in range(200):
+        sources = [{"id": f"d{i}", "text": " ".join(number() for _ in range(8))}
+                   for i in range(3)]
+        texts = [s["text"] for s in sources]
+        # drafts made of source figures (exact, rounded) and new ones
+        picked = [f.text for t in texts for f in figures(t)]
+        draft = " and ".join(rng.sample(picked, 4) + [number() for _ in range(4)]
+                             + [f"{float(str(f.digits)):.1f}" for t in texts[:1]
+                                for f in figures(t)[:3]])
+        count, flagged = unsupported_figures(draft, [*texts, "FY2025"])
+        result = UnsupportedNumbers(allowed_text="FY2025").run(draft, sources)
+        assert result.passed == (not flagged), (draft, texts, result.detail)
+        if flagged:
+            assert result.detail.startswith(f"numbers found in no source: {', '.join(flagged)};")
+        else:
+            assert result.detail == f"all {count} numbers found in the sources"
+
+
 def test_numbers_parse_formats_and_labels():
     found = {f.text: f for f in figures("$9.20M, 41.3%, 1,234, 5bn, Q4, FY2025, 24th, 3")}
     assert found["$9.20M"].value == 9_200_000 and found["41.3%"].value == Decimal("41.3")
