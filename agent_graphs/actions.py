@@ -33,9 +33,10 @@ from agent_graphs.approval import (
 from agent_graphs.context import Context
 from agent_graphs.events import emit
 from checkpoints import audit
-from tools import Risk, Toolbox, ToolError
+from tools import Risk, Toolbox, ToolError, ToolTimeout
 
-__all__ = ["Action", "Outcome", "action_key", "clip", "prepare", "review", "run", "scope"]
+__all__ = ["Action", "Outcome", "action_key", "clip", "prepare", "review", "run", "scope",
+           "timed_out"]
 
 _OUTPUT_CHARS = 300
 
@@ -181,11 +182,14 @@ def review(
     return approved, None, decision
 
 
-def run(ctx: Context, box: Toolbox, action: Action, *, events: bool = True) -> Outcome:
+def run(ctx: Context, box: Toolbox, action: Action, *, events: bool = True,
+        inline: bool = False) -> Outcome:
     """Run ``action``'s tool with the run's timeout; a failure is an outcome, not a crash.
 
     MEDIUM and HIGH calls are written to the audit trail (once per key). ``events=False``
-    leaves the progress events to a caller that reports the call itself.
+    leaves the progress events to a caller that reports the call itself. ``inline=True``
+    runs the tool in this thread with no timeout: the caller gives up on it after
+    ``ctx.tool_timeout`` and answers with :func:`timed_out` (the LLM Compiler's scheduler).
     """
     if events:
         emit("tool_called", summary=f"call   {action['tool']}({clip(action['args'], 140)})",
@@ -196,10 +200,38 @@ def run(ctx: Context, box: Toolbox, action: Action, *, events: bool = True) -> O
         base["approved_by"] = action["approved_by"]
     try:
         output = box.run(action["tool"], action["args"], idempotency_key=action["key"],
-                         timeout=ctx.tool_timeout)
+                         timeout=None if inline else ctx.tool_timeout)
         outcome = Outcome(**base, output=output)
     except ToolError as err:
         outcome = Outcome(**{**base, "ok": False}, error=str(err))
+    _audit(action, outcome)
+    if not events:
+        return outcome
+    text = outcome.get("output") or outcome.get("error") or ""
+    mark = "ok" if outcome["ok"] else "FAILED"
+    emit("step_finished", summary=f"{mark:<6} {' '.join(clip(text, 150).split())}", level=1,
+         step_id=action["step_id"], ok=outcome["ok"], output=clip(text, _OUTPUT_CHARS))
+    return outcome
+
+
+def timed_out(ctx: Context, action: Action) -> Outcome:
+    """The outcome of a call given up on after ``ctx.tool_timeout`` (see ``run(inline=)``).
+
+    Worded as ``Toolbox.run``'s own timeout, and audited like any other outcome: the
+    trail keeps one record per key, so a call that ends later is not recorded again.
+    """
+    outcome = Outcome(step_id=action["step_id"], tool=action["tool"], args=action["args"],
+                      ok=False, key=action["key"], risk=action["risk"],
+                      error=str(ToolTimeout(
+                          f"{action['tool']} timed out after {ctx.tool_timeout:g} seconds")))
+    if "approved_by" in action:
+        outcome["approved_by"] = action["approved_by"]
+    _audit(action, outcome)
+    return outcome
+
+
+def _audit(action: Action, outcome: Outcome) -> None:
+    """Write a MEDIUM or HIGH call's outcome to the audit trail (once per key)."""
     if action["risk"] != Risk.LOW.value:
         audit.record(
             "tool_executed", thread_id=thread_id(), key=action["key"],
@@ -208,10 +240,3 @@ def run(ctx: Context, box: Toolbox, action: Action, *, events: bool = True) -> O
                   "ok": outcome["ok"],
                   "result": outcome.get("output") or outcome.get("error")},
         )
-    if not events:
-        return outcome
-    text = outcome.get("output") or outcome.get("error") or ""
-    mark = "ok" if outcome["ok"] else "FAILED"
-    emit("step_finished", summary=f"{mark:<6} {' '.join(clip(text, 150).split())}", level=1,
-         step_id=action["step_id"], ok=outcome["ok"], output=clip(text, _OUTPUT_CHARS))
-    return outcome

@@ -242,7 +242,7 @@ class Toolbox:
         args: dict[str, Any],
         *,
         idempotency_key: str | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = 30.0,
     ) -> str:
         """Validate ``args`` and run the tool, giving up after ``timeout`` seconds.
 
@@ -251,7 +251,10 @@ class Toolbox:
             args: Arguments as the model wrote them.
             idempotency_key: Passed to tools that accept it (``send_email``) so a
                 retried call has its effect at most once; ignored by the others.
-            timeout: Seconds to wait for the tool.
+            timeout: Seconds to wait for the tool. ``None`` runs it in the calling
+                thread, with no timeout here: for a caller that enforces its own
+                deadline and already runs each call in a worker (the LLM Compiler's
+                scheduler), where a second thread per call only adds a hand-off.
 
         Returns:
             The tool's output as a string.
@@ -279,9 +282,12 @@ class Toolbox:
             except BaseException as exc:  # even SystemExit: it belongs to the caller
                 future.set_exception(exc)
 
-        # A daemon worker rather than a ThreadPoolExecutor: a tool that hangs past its
-        # timeout cannot be killed, and must not keep the process alive at exit.
-        spawn(work, name)
+        if timeout is None:
+            work()
+        else:
+            # A daemon worker rather than a ThreadPoolExecutor: a tool that hangs past its
+            # timeout cannot be killed, and must not keep the process alive at exit.
+            spawn(work, name)
         try:
             result = future.result(timeout=timeout)
         except TimeoutError:

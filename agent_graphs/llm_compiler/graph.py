@@ -191,13 +191,17 @@ def plan_and_schedule(
             return "gate", dict(action)
         return "run", dict(action)
 
-    def execute(action: dict[str, Any]) -> dict[str, Any]:
+    def start(action: dict[str, Any]) -> None:
         sid = action["step_id"]
         started[sid] = time.monotonic()
         emit("task_started", summary=f"start  {sid} {action['tool']}"
              f"({actions.clip(action['args'], 100)})", step_id=sid, tool=action["tool"])
+
+    def execute(action: dict[str, Any]) -> dict[str, Any]:
         # task_started / task_finished report the call: no second pair of events per task.
-        return dict(actions.run(ctx, box, action, events=False))  # type: ignore[arg-type]
+        # Inline: the scheduler's worker runs the tool itself, the scheduler times it out.
+        return dict(actions.run(ctx, box, action, events=False,  # type: ignore[arg-type]
+                                inline=True))
 
     def finished(outcome: dict[str, Any]) -> None:
         sid = outcome["step_id"]
@@ -209,7 +213,8 @@ def plan_and_schedule(
 
     sched = Scheduler(prepare=prepare, execute=execute, finished=state.get("results"),
                       max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,
-                      held=True)
+                      on_start=start, held=True, timeout=ctx.tool_timeout,
+                      expired=lambda action: dict(actions.timed_out(ctx, action)))
     log = Journal(journal, sched.call_soon, sched.restore, sched.release)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
     # the journal reads back what a crashed attempt wrote before it writes anything new

@@ -4,23 +4,31 @@ Everything the scheduler learns arrives as an event on one queue: a task from th
 planner's stream, the end of the plan, a finished tool call, a journal write coming back.
 The loop blocks on that queue (no timeout, no sleep) and each event starts exactly the
 tasks it made ready, so a task starts when ITS dependencies are done, not when a wave or
-superstep is. Tools run on a thread pool bounded by ``max_concurrency``; a failed or
-timed-out task fails only the tasks that depend on it, each with a reason. Durability is
-the journal's job (``journal.Journal``), fed through ``on_outcome``.
+superstep is. Tools run in reused daemon workers, at most ``max_concurrency`` at once;
+a failed or timed-out task fails only the tasks that depend on it, each with a reason.
+Durability is the journal's job (``journal.Journal``), fed through ``on_outcome``.
+
+With a ``timeout``, the scheduler gives up on a task itself: the loop's blocking wait
+ends at the nearest deadline (still no polling), so a worker can run its tool directly
+instead of handing it to one more thread that it then waits on with a timeout (a
+hand-off that cost about a millisecond per task while the planner kept the GIL busy).
 """
 
 from __future__ import annotations
 
 import contextvars
+import heapq
 import queue
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Literal
 
-__all__ = ["Prepared", "Scheduler", "shared_pool"]
+from tools.runner import spawn
+
+__all__ = ["Prepared", "Scheduler"]
 
 Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 """What to do with a ready task: run this action, hold it for a person, or fail it."""
@@ -28,25 +36,6 @@ Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 
 _HAND_OVER_WHILE_FEWER = 4
 """A streaming planner waits for each task to start only while fewer than this run."""
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def shared_pool(size: int) -> ThreadPoolExecutor:
-    """A process-wide pool of ``size`` threads, reused by every run.
-
-    Starting a thread blocks the caller until the thread runs (milliseconds on a busy
-    machine), and the loop would pay that for every task it launches; a pool that
-    outlives the run keeps its threads, so later runs launch tasks at once. Each
-    scheduler bounds its own concurrency, so runs sharing a pool stay within theirs.
-    """
-    with _POOLS_LOCK:
-        if size not in _POOLS:
-            _POOLS[size] = ThreadPoolExecutor(max_workers=size,
-                                              thread_name_prefix=f"compiler-{size}")
-        return _POOLS[size]
-
 
 def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
     return {"step_id": step["id"], "tool": step["tool"], "args": step["args"], "ok": False,
@@ -59,12 +48,17 @@ class Scheduler:
     Args:
         prepare: ``(task, outcomes) -> Prepared``, in the loop thread, once per task when
             its dependencies are done: resolves references and decides run/gate/fail.
-        execute: ``action -> outcome``, in a pool thread: runs the tool (must not raise;
-            an exception still only fails its own task).
+        execute: ``action -> outcome``, in a worker thread: runs the tool (must not
+            raise; an exception still only fails its own task).
         max_concurrency: Most actions running at once.
         finished: Outcomes known before the run (earlier rounds, a replayed journal).
         on_outcome: Called in the loop thread with each new outcome, in finishing order.
+        on_start: Called in the loop thread with each action just handed to a worker.
         held: Start no task until :meth:`release`.
+        timeout: Seconds after which a running task is given up on: its outcome is
+            ``expired(action)`` and whatever its worker returns later is dropped (the
+            worker's thread stays with the tool; the task's slot is freed).
+        expired: ``action -> outcome`` of a task given up on (required with ``timeout``).
     """
 
     def __init__(
@@ -75,9 +69,16 @@ class Scheduler:
         max_concurrency: int,
         finished: Mapping[str, dict[str, Any]] | None = None,
         on_outcome: Callable[[dict[str, Any]], None] | None = None,
+        on_start: Callable[[dict[str, Any]], None] | None = None,
         held: bool = False,
+        timeout: float | None = None,
+        expired: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
+        if timeout is not None and expired is None:
+            raise ValueError("a timeout needs expired(action) to say what a late task gives")
         self.prepare, self.execute = prepare, execute
+        self.on_start = on_start
+        self.timeout, self.expired = timeout, expired
         self.held = held
         """While held, ready tasks wait (until the journal is read back)."""
         self.max_concurrency = max(1, max_concurrency)
@@ -94,7 +95,7 @@ class Scheduler:
         self._missing: dict[str, set[str]] = {}
         self._dependents: defaultdict[str, list[str]] = defaultdict(list)
         self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._pool: ThreadPoolExecutor | None = None
+        self._deadlines: list[tuple[float, str, dict[str, Any]]] = []
         self._report: list[dict[str, Any]] = []
         self._launched = False
         self._handed: dict[str, threading.Event] = {}
@@ -150,10 +151,9 @@ class Scheduler:
         Tasks held for a person (``gated``) and the tasks that depend on them stay
         unfinished; ``run`` may be called again after more events.
         """
-        pool = shared_pool(self.max_concurrency)
-        self._pool = pool
         while not (self.closed and not self.running and not self._queued):
-            self._handle(*self._events.get())  # blocks: no polling
+            self._handle(*self._next())  # blocks until an event or a deadline: no polling
+            self._expire()
             self._pump()
             # Everything that has already arrived is taken before anything is reported,
             # so a burst of finished tasks goes to the journal as one write.
@@ -168,6 +168,24 @@ class Scheduler:
             while self._report and self.on_outcome:
                 self.on_outcome(self._report.pop(0))
 
+    def _next(self) -> tuple[str, Any]:
+        if not self._deadlines:
+            return self._events.get()
+        try:
+            return self._events.get(timeout=max(0.0, self._deadlines[0][0] - time.monotonic()))
+        except queue.Empty:
+            return "deadline", None
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self._deadlines and (self._deadlines[0][0] <= now
+                                   or self._deadlines[0][1] not in self.running):
+            _, sid, action = heapq.heappop(self._deadlines)
+            if sid in self.running and sid not in self.outcomes:
+                assert self.expired is not None
+                self.running.discard(sid)
+                self._finish(self.expired(action))
+
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "task":
             if isinstance(payload, tuple):  # hand_over: told when it starts, or cannot yet
@@ -175,8 +193,9 @@ class Scheduler:
                 self._handed[payload["id"]] = handed
             self._accept(payload)
         elif kind == "done":
-            self.running.discard(payload["step_id"])
-            self._finish(payload)
+            if payload["step_id"] in self.running:  # not given up on already
+                self.running.discard(payload["step_id"])
+                self._finish(payload)
         elif kind == "close":
             self.closed = True
             if payload is not None:
@@ -221,20 +240,27 @@ class Scheduler:
     def _pump(self) -> None:
         if self.error is not None:
             self._queued.clear()  # the plan failed: finish what runs, start nothing new
+        started = []
         while not self.held and self._queued and len(self.running) < self.max_concurrency:
             sid, action = self._queued.popleft()
             if sid in self.outcomes:
                 continue  # read back from the journal while it waited
             self.running.add(sid)
             self._launched = True
+            if self.timeout is not None:
+                heapq.heappush(self._deadlines, (time.monotonic() + self.timeout, sid, action))
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
-            assert self._pool is not None
-            self._pool.submit(context.run, self._work, action, self._handed.pop(sid, None))
+            spawn(partial(context.run, self._work, action, self._handed.pop(sid, None)),
+                  name="task")
+            started.append(action)
         for handed in self._handed.values():  # waiting on dependencies, a slot or a person
             handed.set()
         self._handed.clear()
+        if self.on_start:  # after every launch: the workers get going first
+            for action in started:
+                self.on_start(action)
 
     def _work(self, action: dict[str, Any], handed: threading.Event | None = None) -> None:
         if handed is not None:

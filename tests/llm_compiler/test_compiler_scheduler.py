@@ -309,3 +309,38 @@ def test_a_handed_over_task_has_started_when_hand_over_returns():
     thread.join()
     assert seen == {"after a": ["a"], "after b": ["a"]}
     assert set(sched.new) == {"a", "b"}
+
+
+def test_a_task_past_its_deadline_is_given_up_and_its_slot_freed_while_it_still_runs():
+    release = threading.Event()
+    ran: list[str] = []
+
+    def execute(action):
+        ran.append(action["step_id"])
+        if action["step_id"] == "hang":
+            release.wait(WAIT)  # still running when the next task starts
+        return {"step_id": action["step_id"], "tool": "x", "args": {}, "ok": True,
+                "output": "late" if action["step_id"] == "hang" else "fine"}
+
+    sched = Scheduler(
+        prepare=lambda step, outcomes: ("run", {"step_id": step["id"], "tool": "x",
+                                                "args": {}}),
+        execute=execute, max_concurrency=1, timeout=0.2,
+        expired=lambda action: {"step_id": action["step_id"], "tool": "x", "args": {},
+                                "ok": False, "error": "x timed out after 0.2 seconds"})
+    for t in [{"id": "hang", "tool": "x", "args": {}, "depends_on": []},
+              {"id": "next", "tool": "x", "args": {}, "depends_on": []},
+              {"id": "after", "tool": "x", "args": {}, "depends_on": ["hang"]}]:
+        sched.add(t)
+    sched.close()
+    try:
+        sched.run()  # returns although "hang" never finished: one slot, and "next" ran
+    finally:
+        release.set()
+    assert ran == ["hang", "next"]
+    assert sched.outcomes["hang"]["error"] == "x timed out after 0.2 seconds"
+    assert sched.outcomes["next"]["ok"]
+    assert "hang, which timed out" in sched.outcomes["after"]["error"]
+    with pytest.raises(ValueError, match="expired"):
+        Scheduler(prepare=lambda s, o: ("fail", {}), execute=execute, max_concurrency=1,
+                  timeout=1.0)

@@ -164,6 +164,21 @@ def test_run_wraps_tool_exceptions(toolbox: Toolbox) -> None:
         toolbox.run("read_file", {"path": "../etc/passwd"})
 
 
+def test_run_inline_calls_the_tool_in_this_thread_with_the_same_errors(
+    toolbox: Toolbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # timeout=None: the caller enforces its own deadline (the LLM Compiler's scheduler)
+    assert toolbox.run("calculator", {"expression": "2*21"}, timeout=None) == "42"
+    with pytest.raises(ToolFailed, match="broken failed: RuntimeError: disk on fire"):
+        toolbox.run("broken", {"reason": "disk on fire"}, timeout=None)
+    with pytest.raises(ToolFailed, match="timing_out failed: TimeoutError"):
+        toolbox.run("timing_out", {"host": "mail"}, timeout=None)
+    spawned: list[str] = []
+    monkeypatch.setattr("tools.registry.spawn", lambda job, name="tool": spawned.append(name))
+    assert toolbox.run("calculator", {"expression": "1+1"}, timeout=None) == "2"
+    assert spawned == []
+
+
 def test_a_timeout_raised_by_the_tool_is_a_failure_not_our_timeout(toolbox: Toolbox) -> None:
     with pytest.raises(ToolFailed, match="timing_out failed: TimeoutError"):
         toolbox.run("timing_out", {"host": "mail"})
