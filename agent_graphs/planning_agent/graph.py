@@ -1,8 +1,8 @@
 """The planning agent: each pattern for what it does best, composed in one graph.
 
     plan -> [review_plan] -> execute -> [approve ...] -> evaluate -> replan -> ...
-         -> reflect_report -> report_write -> report_check -> report_critique -> ...
-         -> report_done -> [prepare_delivery -> review_delivery -> deliver] -> finish
+         -> reflect_report -> report_write -> report_critique -> [report_review] -> ...
+         -> [prepare_delivery -> review_delivery -> deliver] -> finish
 
 - **plan / replan**: the planner writes a validated plan (``plans``: one grammar per
   tool, ``$id`` references); a replan plans only what failed, keeping what succeeded.
@@ -10,9 +10,9 @@
 - **execute / approve / evaluate** (``dag.py``): the LLM Compiler's scheduler runs the
   plan's DAG in parallel, its ``approve`` branches ask the shared gate for held tasks;
   each result is judged, failures go to a bounded replan.
-- **reflect_report / report_write / report_check / report_critique / [report_review] /
-  report_done**: the reflection loop's own nodes (``reflection.compose.Loop``) draft the
-  report from the results and revise it; its checks refuse numbers no result holds.
+- **reflect_report / report_write / report_critique / [report_review]**: the reflection
+  loop's own nodes (``reflection.compose.Loop``) draft the report from the results and
+  revise it; its checks refuse numbers no result holds.
 - **prepare_delivery / review_delivery / deliver**: what the goal asks to do with the
   report (email it, save it) goes through the shared gate and runs once.
 - **finish**: the report with the sources of its facts, or why the run stopped.
@@ -49,12 +49,7 @@ from agent_graphs.planning_agent.delivery import (
     prepare_delivery,
     review_delivery,
 )
-from agent_graphs.planning_agent.report_stage import (
-    LOOP,
-    finish,
-    reflect_report,
-    report_done,
-)
+from agent_graphs.planning_agent.report_stage import LOOP, finish, reflect_report
 from agent_graphs.planning_agent.state import InputState, OutputState, State
 from agent_graphs.plans import (
     Plan,
@@ -260,7 +255,6 @@ def build_graph(
     graph_builder.add_node(use(replan), retry_policy=MODEL_RETRY)
     graph_builder.add_node(reflect_report)
     LOOP.add_to(graph_builder, retry_policy=MODEL_RETRY)  # the loop's rounds
-    graph_builder.add_node(report_done)
     graph_builder.add_node(use(prepare_delivery), retry_policy=MODEL_RETRY)
     graph_builder.add_node(use(review_delivery))
     graph_builder.add_node(use(deliver))  # runs the tool: never retried

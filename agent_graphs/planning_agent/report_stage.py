@@ -2,11 +2,12 @@
 
 The reflection loop's own nodes run as nodes of this graph (one copy of them,
 ``reflection.compose.Loop``): ``reflect_report`` starts the loop with the results as
-sources, each named by the step it came from; ``report_write``, ``report_check``,
-``report_critique`` (and ``report_review`` when a person reviews drafts) are the loop's
-rounds; ``report_done`` takes the loop's result. Its checks refuse a draft with a number
-no result holds; one more check here refuses a draft that claims it was sent or saved. A
-report that still fails a check is not used: the results speak.
+sources, each named by the step it came from; ``report_write``, ``report_critique`` (the
+checks, then the critic) and ``report_review`` (when a person reviews drafts) are its
+rounds; the node that ends the loop takes its best draft as the report (``_reflected``).
+Its checks refuse a draft with a number no result holds; one more check here refuses a
+draft that claims it was sent or saved. A report that still fails a check is not used:
+the results speak.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from agent_graphs.reflection.compose import Loop
 from agent_graphs.reflection.state import InputState as LoopInput
 
 __all__ = ["CONTENT", "LOOP", "ClaimsNoAction", "final_text", "finish", "reflect_report",
-           "report_done", "still_owed"]
+           "still_owed"]
 
 CONTENT = {"send_email": "body", "write_file": "content"}
 """The argument of each delivery tool that carries the report."""
@@ -65,22 +66,14 @@ class ClaimsNoAction:
 
 
 _CHECKS = (ClaimsNoAction(),)
-LOOP = Loop(key="report_loop", prefix="report_", done="report_done", checks=_CHECKS)
-"""The reflection loop's nodes in this graph: its state under ``report_loop``."""
 
 
 def reflect_report(state: State, runtime: Runtime[Context]
-                   ) -> Command[Literal["report_write", "report_check", "finish"]]:
+                   ) -> Command[Literal["report_write", "report_critique", "finish"]]:
     """Start the reflection loop on the results: the writer drafts the report next."""
     if not state.get("results"):
         return Command(goto="finish")
     return LOOP.start(state, runtime, _report_task(state))
-
-
-def report_done(state: State, runtime: Runtime[Context]
-                ) -> Command[Literal["prepare_delivery", "finish"]]:
-    """Take the loop's best draft as the report (or the results, if it failed a check)."""
-    return _reflected(state, LOOP.output(state, runtime), get_context(runtime))
 
 
 def _report_task(state: State) -> LoopInput:
@@ -89,8 +82,10 @@ def _report_task(state: State) -> LoopInput:
             "sources": sources_of(state.get("results") or {})}
 
 
-def _reflected(state: State, out: dict[str, Any], ctx: Context
+def _reflected(state: State, out: dict[str, Any], runtime: Runtime[Context]
                ) -> Command[Literal["prepare_delivery", "finish"]]:
+    """The loop's best draft as the report (the results, if it failed a check); then the
+    delivery the goal asks for, or the end."""
     results = state.get("results") or {}
     rounds = out.get("rounds") or []
     best = out.get("best_draft", -1)
@@ -110,9 +105,14 @@ def _reflected(state: State, out: dict[str, Any], ctx: Context
     update = {"report": report, "reflection": reflection, "usage": out.get("usage") or {},
               "tokens": {"reflection (writer, critic)": out.get("usage") or {}}}
     # Straight to finish when the goal asks for no delivery: one superstep less a run.
-    owed = still_owed(ctx, {**state, "report": report})
+    owed = still_owed(get_context(runtime), {**state, "report": report})
     go: Literal["prepare_delivery", "finish"] = "prepare_delivery" if owed else "finish"
     return Command(goto=go, update=update)
+
+
+LOOP = Loop(key="report_loop", prefix="report_", done=_reflected,  # type: ignore[arg-type]
+            done_routes=("prepare_delivery", "finish"), checks=_CHECKS)
+"""The reflection loop's nodes in this graph: its state under ``report_loop``."""
 
 
 def final_text(state: Mapping[str, Any], report: str) -> str:
