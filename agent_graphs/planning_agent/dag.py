@@ -39,6 +39,7 @@ from agent_graphs.plan_execute import prompts as pe_prompts
 from agent_graphs.plan_execute.state import StepEvaluation
 from agent_graphs.plan_execute.steps import bind_references, judge, planned_args_ready
 from agent_graphs.planning_agent import prompts
+from agent_graphs.planning_agent.report_stage import to_report
 from agent_graphs.planning_agent.settings import agent_settings
 from agent_graphs.planning_agent.state import State
 from agent_graphs.plans import references, resolve_args
@@ -169,7 +170,7 @@ def execute(
 
 def evaluate(
     state: State, runtime: Runtime[Context]
-) -> Command[Literal["replan", "reflect_report", "finish"]]:
+) -> Command[Literal["replan", "report_write", "finish"]]:
     """Judge this round's results; keep what succeeded, replan what failed (bounded)."""
     ctx = get_context(runtime)
     outcomes = state.get("outcomes") or {}
@@ -216,12 +217,11 @@ def evaluate(
                               "failures": failed, "usage": usage, "tokens": tokens,
                               "approvals": dict.fromkeys(approvals), "decisions": decided}
     if not failed:
-        return Command(goto="reflect_report", update=update)
-    have = {**(state.get("results") or {}), **kept}
+        return to_report(state, runtime, update)
     if state.get("replans", 0) < ctx.max_replans and state["remaining_steps"] > 12:
         return Command(goto="replan", update=update)
     why = (f"{len(failed)} step(s) failed and the replan limit ({ctx.max_replans}) is "
            f"reached: " + "; ".join(f"{f['step_id']}: {clip(f['evaluation']['issues'], 120)}"
                                    for f in failed))
     update["stop_reason"] = why
-    return Command(goto="reflect_report" if have else "finish", update=update)
+    return to_report(state, runtime, update)

@@ -1,8 +1,8 @@
 """The planning agent: each pattern for what it does best, composed in one graph.
 
     plan -> [review_plan] -> execute -> [approve ...] -> evaluate -> replan -> ...
-         -> reflect_report -> report_write -> report_critique -> [report_review] -> ...
-         -> [prepare_delivery -> review_delivery -> deliver] -> finish
+         -> report_write -> report_critique -> [report_review] -> ...
+         -> [prepare_delivery -> review_delivery -> deliver -> finish]
 
 - **plan / replan**: the planner writes a validated plan (``plans``: one grammar per
   tool, ``$id`` references); a replan plans only what failed, keeping what succeeded.
@@ -10,9 +10,10 @@
 - **execute / approve / evaluate** (``dag.py``): the LLM Compiler's scheduler runs the
   plan's DAG in parallel, its ``approve`` branches ask the shared gate for held tasks;
   each result is judged, failures go to a bounded replan.
-- **reflect_report / report_write / report_critique / [report_review]**: the reflection
-  loop's own nodes (``reflection.compose.Loop``) draft the report from the results and
-  revise it; its checks refuse numbers no result holds.
+- **report_write / report_critique / [report_review]**: the reflection loop's own nodes
+  (``reflection.compose.Loop``), started on the results by the node that ends the plan's
+  rounds, draft the report and revise it; its checks refuse numbers no result holds. The
+  node that ends the loop finishes the run when the goal asks for no delivery.
 - **prepare_delivery / review_delivery / deliver**: what the goal asks to do with the
   report (email it, save it) goes through the shared gate and runs once.
 - **finish**: the report with the sources of its facts, or why the run stopped.
@@ -49,7 +50,7 @@ from agent_graphs.planning_agent.delivery import (
     prepare_delivery,
     review_delivery,
 )
-from agent_graphs.planning_agent.report_stage import LOOP, finish, reflect_report
+from agent_graphs.planning_agent.report_stage import LOOP, finish, to_report
 from agent_graphs.planning_agent.state import InputState, OutputState, State
 from agent_graphs.plans import (
     Plan,
@@ -191,7 +192,7 @@ def review_plan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | 
 
 
 def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None
-           ) -> Command[Literal["review_plan", "execute", "reflect_report"]]:
+           ) -> Command[Literal["review_plan", "execute", "report_write", "finish"]]:
     """Plan only what failed again, keeping every step that succeeded."""
     ctx = get_context(runtime)
     box = toolbox_for(ctx, tools)
@@ -215,10 +216,10 @@ def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None 
         new_plan, usage = _ask_planner(ctx, schemas, prompt, done=set(results),
                                        avoid=ids - set(results), replanning=True)
     except ModelOutputError as err:
-        # NOTE: the loop ends as at the replan limit, keeping what succeeded (the report
-        # node finishes at once when nothing did), not the run with an error
+        # NOTE: the loop ends as at the replan limit, keeping what succeeded (the run
+        # finishes at once when nothing did), not the run with an error
         emit("replan_failed", summary=f"no usable replan: {clip(err, 200)}", error=str(err))
-        return Command(goto="reflect_report", update={
+        return to_report(state, runtime, {
             "stop_reason": f"the planner gave no usable plan for what failed ({err})"})
     steps = [step.model_dump() for step in new_plan.steps]
     count = state.get("replans", 0) + (0 if rejected_plan else 1)
@@ -227,7 +228,7 @@ def replan(state: State, runtime: Runtime[Context], *, tools: ExtraTools | None 
     kept = [s for s in state.get("plan") or [] if s["id"] in results]
     update = {"plan": kept + steps, "replans": 0 if rejected_plan else 1, "usage": usage,
               "tokens": {"planner": usage}}
-    return Command(goto=_next(ctx) if steps else "reflect_report", update=update)
+    return Command(goto=_next(ctx), update=update) if steps else to_report(state, runtime, update)
 
 
 def build_graph(
@@ -253,7 +254,6 @@ def build_graph(
                            input_schema=GateInput)
     graph_builder.add_node(evaluate, retry_policy=MODEL_RETRY)
     graph_builder.add_node(use(replan), retry_policy=MODEL_RETRY)
-    graph_builder.add_node(reflect_report)
     LOOP.add_to(graph_builder, retry_policy=MODEL_RETRY)  # the loop's rounds
     graph_builder.add_node(use(prepare_delivery), retry_policy=MODEL_RETRY)
     graph_builder.add_node(use(review_delivery))

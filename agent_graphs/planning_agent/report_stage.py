@@ -1,10 +1,12 @@
 """The report: drafted and improved by the reflection loop, grounded in the results.
 
 The reflection loop's own nodes run as nodes of this graph (one copy of them,
-``reflection.compose.Loop``): ``reflect_report`` starts the loop with the results as
-sources, each named by the step it came from; ``report_write``, ``report_critique`` (the
-checks, then the critic) and ``report_review`` (when a person reviews drafts) are its
-rounds; the node that ends the loop takes its best draft as the report (``_reflected``).
+``reflection.compose.Loop``): the node that ends the plan's rounds (``evaluate``,
+``replan``) starts the loop (:func:`to_report`) with the results as sources, each named by
+the step it came from; ``report_write``, ``report_critique`` (the checks, then the critic)
+and ``report_review`` (when a person reviews drafts) are its rounds; the node that ends
+the loop takes its best draft as the report (``_reflected``) and, when the goal asks for
+no delivery, finishes the run.
 Its checks refuse a draft with a number no result holds; one more check here refuses a
 draft that claims it was sent or saved. A report that still fails a check is not used:
 the results speak.
@@ -16,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -35,9 +38,10 @@ from agent_graphs.planning_agent.state import State
 from agent_graphs.reflection.checks import CheckResult
 from agent_graphs.reflection.compose import Loop
 from agent_graphs.reflection.state import InputState as LoopInput
+from agent_graphs.schemas import merge_by_id
 
-__all__ = ["CONTENT", "LOOP", "ClaimsNoAction", "final_text", "finish", "reflect_report",
-           "still_owed"]
+__all__ = ["CONTENT", "LOOP", "ClaimsNoAction", "final_text", "finish", "still_owed",
+           "to_report"]
 
 CONTENT = {"send_email": "body", "write_file": "content"}
 """The argument of each delivery tool that carries the report."""
@@ -68,24 +72,30 @@ class ClaimsNoAction:
 _CHECKS = (ClaimsNoAction(),)
 
 
-def reflect_report(state: State, runtime: Runtime[Context]
-                   ) -> Command[Literal["report_write", "report_critique", "finish"]]:
-    """Start the reflection loop on the results: the writer drafts the report next."""
-    if not state.get("results"):
-        return Command(goto="finish")
-    return LOOP.start(state, runtime, _report_task(state))
+def to_report(state: State, runtime: Runtime[Context], update: dict[str, Any]
+              ) -> Command[Literal["report_write", "finish"]]:
+    """Go on to the report from the node that ends the plan's rounds, with its ``update``:
+    the reflection loop starts on every result (the writer drafts next), or the run
+    finishes when no step succeeded. Run inside that node, not as a node of its own: a
+    superstep costs ~1 ms of bookkeeping and this one did nothing else."""
+    results = merge_by_id(state.get("results"), update.get("results"))
+    if not results:
+        return Command(goto="finish", update=update)
+    start = LOOP.start(state, runtime, _report_task({**state, "results": results}))
+    assert start.goto == "report_write", "a report task has no draft: the writer drafts"
+    return Command(goto="report_write", update={**update, **dict(start.update or {})})
 
 
-def _report_task(state: State) -> LoopInput:
+def _report_task(state: Mapping[str, Any]) -> LoopInput:
     """The loop's input: the writing task, the results as sources."""
     return {"goal": prompts.REPORT_TASK.format(goal=state["goal"]),
             "sources": sources_of(state.get("results") or {})}
 
 
 def _reflected(state: State, out: dict[str, Any], runtime: Runtime[Context]
-               ) -> Command[Literal["prepare_delivery", "finish"]]:
+               ) -> Command[Literal["prepare_delivery", "__end__"]]:
     """The loop's best draft as the report (the results, if it failed a check); then the
-    delivery the goal asks for, or the end."""
+    delivery the goal asks for, or the run's end (:func:`finish`, run here)."""
     results = state.get("results") or {}
     rounds = out.get("rounds") or []
     best = out.get("best_draft", -1)
@@ -104,14 +114,16 @@ def _reflected(state: State, out: dict[str, Any], runtime: Runtime[Context]
          rounds=len(rounds), approved=reflection["approved"])
     update = {"report": report, "reflection": reflection, "usage": out.get("usage") or {},
               "tokens": {"reflection (writer, critic)": out.get("usage") or {}}}
-    # Straight to finish when the goal asks for no delivery: one superstep less a run.
-    owed = still_owed(get_context(runtime), {**state, "report": report})
-    go: Literal["prepare_delivery", "finish"] = "prepare_delivery" if owed else "finish"
-    return Command(goto=go, update=update)
+    if still_owed(get_context(runtime), {**state, "report": report}):
+        return Command(goto="prepare_delivery", update=update)
+    # NOTE: nothing to deliver: the run ends in this node, with finish's answer (a
+    # superstep of its own cost ~1 ms of bookkeeping for a few lines of Python)
+    ended = finish({**state, **update}, runtime)  # type: ignore[arg-type]
+    return Command(goto=END, update={**update, **ended})
 
 
 LOOP = Loop(key="report_loop", prefix="report_", done=_reflected,  # type: ignore[arg-type]
-            done_routes=("prepare_delivery", "finish"), checks=_CHECKS)
+            done_routes=("prepare_delivery", END), checks=_CHECKS)
 """The reflection loop's nodes in this graph: its state under ``report_loop``."""
 
 

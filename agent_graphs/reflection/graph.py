@@ -41,7 +41,12 @@ from agent_graphs.models import chat_model
 from agent_graphs.reflection import prompts
 from agent_graphs.reflection.checks import Check, run_checks, settings_checks, word_count
 from agent_graphs.reflection.settings import reflection_settings
-from agent_graphs.reflection.sources import clean_sources, search_sources, sources_block
+from agent_graphs.reflection.sources import (
+    clean_sources,
+    parse_ahead,
+    search_sources,
+    sources_block,
+)
 from agent_graphs.reflection.state import (
     Critique,
     InputState,
@@ -117,15 +122,17 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                               **common)
     else:
         prompt = prompts.WRITE_PROMPT.format(**common)
+    if not drafts:
+        parse_ahead(sources)  # for the checks after this draft, while the writer writes
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
     text = _clean_draft(reply.text)
     if (reply.response_metadata or {}).get("finish_reason") == "length" and "\n" in text:
         # Cut off by max_tokens: its last line stops mid-word or mid-number ("$3" of
         # "$3,500"), which a check could even take for a rounded figure: drop it.
         text = text.rsplit("\n", 1)[0].rstrip()
-    n = len(drafts) + 1
-    emit("draft_written", f"draft {n} written ({word_count(text)} words)", draft=n,
-         words=word_count(text), lines=[text if len(text) <= 300 else text[:300] + " …"])
+    n, words = len(drafts) + 1, word_count(text)
+    emit("draft_written", f"draft {n} written ({words} words)", draft=n,
+         words=words, lines=[text if len(text) <= 300 else text[:300] + " …"])
     return {"drafts": [text], "usage": usage_of(reply), "model_calls": 1}
 
 
