@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from agent_graphs.collector import freeze_once
 from agent_graphs.fields import ENV_PREFIX, default_model
 from agent_graphs.fields import setting as _setting
 from agent_graphs.lats.settings import LatsSettings
@@ -147,6 +148,7 @@ class CoreSettings:
 
 def get_context(runtime: Any) -> Context:
     """Return the run's Context (a default one when the caller passed none)."""
+    freeze_once()  # every node starts here: the first one freezes the process's objects
     ctx = getattr(runtime, "context", None)
     return ctx if isinstance(ctx, Context) else Context()
 

@@ -264,14 +264,21 @@ def validate_plan(
     plan = plain(plan)
     problems: list[str] = []
     ids = [step.id for step in plan.steps]
+    # NOTE: ``done`` is looked into, never copied: a streamed plan checks each task alone
+    # against every task before it (copying them each time was quadratic).
+    done = done if isinstance(done, (set, frozenset)) else set(done)
     if len(plan.steps) > max_steps:
         problems.append(f"the plan has {len(plan.steps)} steps; use at most {max_steps}")
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"step id {dup!r} is used more than once")
-    for reused in sorted(set(ids) & set(done)):
+    for reused in sorted({i for i in ids if i in done}):
         problems.append(f"step id {reused!r} belongs to a completed step; pick a new id")
-    known = set(ids) | set(done)
-    seen: set[str] = set(done)
+    mine = set(ids)
+
+    def exists(sid: str) -> bool:
+        return sid in mine or sid in done
+
+    seen: set[str] = set()  # this plan's steps so far
     for step in plan.steps:
         if step.tool not in tools:
             problems.append(
@@ -281,9 +288,9 @@ def validate_plan(
         for dep in step.depends_on:
             if dep == step.id:
                 problems.append(f"step {step.id!r} depends on itself")
-            elif dep not in known:
+            elif not exists(dep):
                 problems.append(f"step {step.id!r} depends on {dep!r}, which does not exist")
-            elif ordered and dep not in seen:
+            elif ordered and dep not in seen and dep not in done:
                 problems.append(f"step {step.id!r} depends on {dep!r}, which comes after it")
         for ref in sorted(references(step.args)):
             if ref == step.id:
@@ -291,7 +298,7 @@ def validate_plan(
                     f"step {step.id!r} refers to its own result ${ref}: a step can use only "
                     "the results of steps before it; add a step that finds that number and "
                     "refer to its id")
-            elif ref not in known:
+            elif not exists(ref):
                 problems.append(f"step {step.id!r} refers to ${ref}, which does not exist")
             elif ref not in step.depends_on:
                 problems.append(

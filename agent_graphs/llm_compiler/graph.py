@@ -105,7 +105,7 @@ def _line(step: Mapping[str, Any]) -> str:
 
 
 def _planner(
-    ctx: Context, box: Toolbox, state: State, sched: Scheduler
+    ctx: Context, box: Toolbox, state: State, sched: Scheduler, lines: dict[str, str]
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     cs = compiler_settings(ctx)
     results = state.get("results") or {}
@@ -129,12 +129,16 @@ def _planner(
                          done=(earlier - failed) | set(started), avoid=failed,
                          max_tasks=cs.compiler_max_tasks - len(started))
 
+    def planned(step: dict[str, Any]) -> None:
+        lines[step["id"]] = line = _line(step)  # said again by plan_created
+        emit("task_planned", summary=f"plan   {line}", level=1, task=step)
+
     def arrived(step: dict[str, Any]) -> None:
-        emit("task_planned", summary=f"plan   {_line(step)}", level=1, task=step)
+        planned(step)
         sched.add(step)
 
     def streamed(step: dict[str, Any]) -> None:  # the rest of the plan is still coming
-        emit("task_planned", summary=f"plan   {_line(step)}", level=1, task=step)
+        planned(step)
         sched.hand_over(step)
 
     # NOTE: llama-cpp-python's server (the embedded ``local`` models) streams a forced
@@ -215,17 +219,20 @@ def plan_and_schedule(
                       max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,
                       on_start=start, held=True, timeout=ctx.tool_timeout,
                       expired=lambda action: dict(actions.timed_out(ctx, action)))
-    log = Journal(journal, sched.call_soon, sched.restore, sched.release)
+    log = Journal(journal, sched.call_soon, sched.restore, sched.release,
+                  call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
     # the journal reads back what a crashed attempt wrote before it writes anything new
     # (tasks wait for that). The planner's model call waits for the read-back too: in a
     # sync run it takes a few ms if nothing competes with it for the GIL, and a streaming
     # planner parsing chunks would stretch it many times over.
     token = uuid.uuid4().hex
+    lines: dict[str, str] = {}
     read_back = threading.Event()
     planned: Any = None
     if fresh:
-        _LIVE[token] = partial(_after, read_back, partial(_planner, ctx, box, state, sched))
+        _LIVE[token] = partial(_after, read_back,
+                               partial(_planner, ctx, box, state, sched, lines))
         planned = planner_call({"token": token, "round": rnd})
 
         def planner_done(future: Any) -> None:
@@ -260,7 +267,8 @@ def plan_and_schedule(
         result = planned.result()
         update |= {"planned_round": rnd, "usage": result["usage"]}
         emit("plan_created", summary=f"plan   {len(result['tasks'])} tasks",
-             lines=[_line(s) for s in result["tasks"]], steps=result["tasks"])
+             lines=[lines.get(s["id"]) or _line(s) for s in result["tasks"]],
+             steps=result["tasks"])
     if not sched.gated:
         return Command(goto="join", update=update)
     lines = [_line(s) for s in update["plan"]]

@@ -10,6 +10,7 @@ every entry names the tasks it holds, and the journal is read back by content.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -40,7 +41,11 @@ class Journal:
     gap) is still taken, and the write that met it is made again further on.
 
     One write is in flight at a time; outcomes that finish meanwhile go together in the
-    next (group commit), so 200 tasks finishing at once cost a few writes, not 200.
+    next (group commit), so 200 tasks finishing at once cost a few writes, not 200. With
+    ``call_later``, writes are also at least ``spacing`` seconds apart: a ``@task`` call
+    costs LangGraph about a millisecond of the GIL, which the tasks and the planner's
+    stream are waiting for (a wide DAG wrote 80 times in a run). What finishes within
+    ``spacing`` of a crash may run again on resume, as a write in flight may today.
 
     Args:
         record: Calls the node's ``@task`` that returns its argument (its result is what
@@ -48,6 +53,9 @@ class Journal:
         call_soon: Runs a callback in the node's thread (``Scheduler.call_soon``).
         restore: Takes outcomes an earlier attempt wrote.
         replayed: Called once every earlier write has been read back.
+        call_later: ``(delay, fn)``: runs ``fn`` in the node's thread after ``delay``
+            (``Scheduler.call_later``); without it, writes are not spaced.
+        spacing: Least seconds from one write to the next, once read back.
     """
 
     def __init__(
@@ -55,8 +63,13 @@ class Journal:
         call_soon: Callable[[Callable[[], None]], None],
         restore: Callable[[list[dict[str, Any]]], None],
         replayed: Callable[[], None],
+        call_later: Callable[[float, Callable[[], None]], None] | None = None,
+        spacing: float = 0.0,
     ) -> None:
         self.record, self.call_soon, self.restore = record, call_soon, restore
+        self.call_later, self.spacing = call_later, spacing
+        self._sent_at = float("-inf")
+        self._armed = False  # a call_later is on its way
         self._on_replayed: Callable[[], None] | None = replayed
         self._pending: list[dict[str, Any]] = []
         self._fresh = 0  # positions in a row that came back fresh while reading back
@@ -96,7 +109,7 @@ class Journal:
         """Write ``outcome`` now, or with the next write if one is in flight."""
         self._pending.append(outcome)
         if self._inflight is None:
-            self._send()
+            self._send_when_due()
 
     def flush(self) -> None:
         """Write everything pending and wait for it (node thread)."""
@@ -116,7 +129,22 @@ class Journal:
             future.result()
             self._acked(future, resend=False)
 
+    def _send_when_due(self) -> None:
+        """Send now, or once ``spacing`` has passed since the last write."""
+        wait = self._sent_at + self.spacing - time.monotonic()
+        if wait <= 0 or self.call_later is None or self._on_replayed is not None:
+            self._send()
+        elif not self._armed:
+            self._armed = True
+            self.call_later(wait, self._due)
+
+    def _due(self) -> None:
+        self._armed = False
+        if self._inflight is None and self._pending:
+            self._send()
+
     def _send(self) -> None:
+        self._sent_at = time.monotonic()
         batch, self._pending = self._pending, []
         marker = uuid.uuid4().hex
         future = self.record({"entry": marker, "outcomes": batch})
@@ -145,7 +173,7 @@ class Journal:
             done, self._on_replayed = self._on_replayed, None
             done()
         if resend and self._pending:
-            self._send()
+            self._send_when_due()
 
     def _send_marker(self) -> None:
         """Probe the next position with a marker alone (outcomes wait until replayed)."""

@@ -103,6 +103,8 @@ class TaskCheck:
         self.clash = set(done) | set(avoid)
         self.max_tasks = max_tasks
         self.accepted: list[dict[str, Any]] = []
+        self._known = set(done)
+        """Ids a task may depend on: the done ones and those accepted so far."""
         self.problems: list[str] = []
         self.truncated = False
         """The plan had more than ``max_tasks`` tasks; the rest were dropped."""
@@ -131,14 +133,14 @@ class TaskCheck:
             return None
         self._original.add(step.id)
         step = self._rename(step)
-        known = self.done | {s["id"] for s in self.accepted}
-        problems = validate_plan(Plan(steps=[step]), tools=self.tools, done=known,
+        problems = validate_plan(Plan(steps=[step]), tools=self.tools, done=self._known,
                                  max_steps=self.max_tasks, ordered=True)
         if problems:
             self.problems.extend(problems)
             return None
         task = step.model_dump()
         self.accepted.append(task)
+        self._known.add(task["id"])
         return task
 
     def _rename(self, step: Step) -> Step:
@@ -206,7 +208,8 @@ def _stream_answer(
     # NOTE: chunks are not summed into one message: each sum copies the text so far
     # (quadratic in the plan's length); the parser keeps the text, usage is added up.
     for chunk in runnable.stream(list(messages)):
-        usage = add_usage(usage, usage_of(chunk))
+        if getattr(chunk, "usage_metadata", None):  # the last chunk or so, not each one
+            usage = add_usage(usage, usage_of(chunk))
         for part in getattr(chunk, "tool_call_chunks", None) or []:
             if part.get("args"):
                 for raw in parser.feed(part["args"]):

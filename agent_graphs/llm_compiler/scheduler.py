@@ -95,7 +95,9 @@ class Scheduler:
         self._missing: dict[str, set[str]] = {}
         self._dependents: defaultdict[str, list[str]] = defaultdict(list)
         self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._deadlines: list[tuple[float, str, dict[str, Any]]] = []
+        self._timers: list[tuple[float, int, str, Any]] = []
+        """(when, order, kind, payload): a running task's deadline, or a ``call_later``."""
+        self._order = 0
         self._report: list[dict[str, Any]] = []
         self._launched = False
         self._handed: dict[str, threading.Event] = {}
@@ -138,6 +140,15 @@ class Scheduler:
         """Run ``fn`` in the loop thread (for callbacks of futures)."""
         self._events.put(("call", fn))
 
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the loop thread after ``delay`` seconds (call in the loop thread),
+        if the loop still runs then."""
+        self._timer(time.monotonic() + delay, "call", fn)
+
+    def _timer(self, when: float, kind: str, payload: Any) -> None:
+        self._order += 1
+        heapq.heappush(self._timers, (when, self._order, kind, payload))
+
     # --- the loop ---------------------------------------------------------------------------
 
     def restore(self, outcomes: list[dict[str, Any]]) -> None:
@@ -169,19 +180,26 @@ class Scheduler:
                 self.on_outcome(self._report.pop(0))
 
     def _next(self) -> tuple[str, Any]:
-        if not self._deadlines:
+        if not self._timers:
             return self._events.get()
         try:
-            return self._events.get(timeout=max(0.0, self._deadlines[0][0] - time.monotonic()))
+            return self._events.get(timeout=max(0.0, self._timers[0][0] - time.monotonic()))
         except queue.Empty:
-            return "deadline", None
+            return "timer", None
 
     def _expire(self) -> None:
+        """Give up on tasks past their deadline and run the timers that are due."""
         now = time.monotonic()
-        while self._deadlines and (self._deadlines[0][0] <= now
-                                   or self._deadlines[0][1] not in self.running):
-            _, sid, action = heapq.heappop(self._deadlines)
-            if sid in self.running and sid not in self.outcomes:
+        while self._timers:
+            when, _, kind, payload = self._timers[0]
+            finished = kind == "task" and payload[0] not in self.running
+            if when > now and not finished:
+                break
+            heapq.heappop(self._timers)
+            if kind == "call":
+                payload()
+            elif not finished:
+                sid, action = payload
                 assert self.expired is not None
                 self.running.discard(sid)
                 self._finish(self.expired(action))
@@ -248,7 +266,7 @@ class Scheduler:
             self.running.add(sid)
             self._launched = True
             if self.timeout is not None:
-                heapq.heappush(self._deadlines, (time.monotonic() + self.timeout, sid, action))
+                self._timer(time.monotonic() + self.timeout, "task", (sid, action))
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()

@@ -46,6 +46,13 @@ class CompilerSettings:
         "complete in the stream; off (or a model that cannot stream): the whole plan at once",
         bool,
     )
+    compiler_journal_spacing: float = _setting(
+        "compiler_journal_spacing", 0.02,
+        "LLM Compiler: least seconds between two writes of finished tasks to the checkpoint "
+        "(tasks finishing meanwhile share the next write; 0: each write as soon as the one "
+        "before is done); a task that finished within it may run again after a crash",
+        float,
+    )
 
     def __post_init__(self) -> None:
         self.validate()
@@ -56,6 +63,8 @@ class CompilerSettings:
             raise ValueError("compiler_max_concurrency must be at least 1")
         if self.compiler_max_tasks < 1:
             raise ValueError("compiler_max_tasks must be at least 1")
+        if not 0 <= self.compiler_journal_spacing <= 60:
+            raise ValueError("compiler_journal_spacing must be between 0 and 60 seconds")
 
 
 def compiler_settings(ctx: Any) -> CompilerSettings:

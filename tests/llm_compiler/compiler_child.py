@@ -123,7 +123,10 @@ def dag(workdir: str, seed: str, kill_after: str) -> int:
     install(fallbacks={"planner": counting_planner, "joiner": joiner_finish})
     order = _topological_shuffle(int(seed)) if limit else None
     graph = build_graph(tools={"work": (_work_tool(root, order), Risk.LOW)})
-    context = {**CONTEXT, "workspace": str(root / "ws"), "outbox": str(root / "outbox.jsonl")}
+    # Spacing 0: a write as soon as the one before is done, so the kill lands with tasks
+    # on disk one or a few at a time (spaced writes batch these quick tasks into one).
+    context = {**CONTEXT, "workspace": str(root / "ws"), "outbox": str(root / "outbox.jsonl"),
+               "compiler_journal_spacing": 0}
     config = {"configurable": {"thread_id": THREAD}, "recursion_limit": 100}
     with open_saver(root / "db.sqlite") as saver:
         compiled = graph.compile(checkpointer=saver)

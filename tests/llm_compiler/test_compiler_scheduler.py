@@ -268,6 +268,33 @@ def test_the_journal_reads_back_by_content_across_gaps_and_out_of_order_writes()
     assert pos.stored[9]["outcomes"] == [{"step_id": "w"}] and replayed == [True]
 
 
+def test_journal_writes_are_spaced_and_what_finishes_meanwhile_goes_in_one_write():
+    pos, timers = _Positions({}), []
+    log = Journal(pos.record, pos.call_soon, lambda outs: None, lambda: None,
+                  call_later=lambda delay, fn: timers.append((delay, fn)), spacing=60.0)
+    log.start()
+    pos.drain()  # the read-back's markers go unspaced: tasks wait for them
+    assert len(pos.stored) == 3 and not timers
+
+    def written() -> list[list[str]]:
+        return [[o["step_id"] for o in e["outcomes"]] for e in pos.stored.values()
+                if e["outcomes"]]
+
+    log.add({"step_id": "a"})  # the last marker went just now: a waits for the spacing
+    for sid in ("b", "c"):
+        log.add({"step_id": sid})
+        pos.drain()
+    assert written() == []
+    [(delay, due)] = timers  # one timer for all three
+    assert 59.0 < delay <= 60.0
+    due()
+    pos.drain()
+    assert written() == [["a", "b", "c"]]
+    log.add({"step_id": "d"})  # flush (an error ends the run) does not wait for the spacing
+    log.flush()
+    assert written() == [["a", "b", "c"], ["d"]]
+
+
 def test_a_plan_longer_than_the_limit_is_cut_not_refused():
     check = _check(max_tasks=2)
     kept = [check.offer(_raw(f"s{i}")) for i in range(1, 5)]
