@@ -16,6 +16,8 @@ Usage:
         [--out bench/results/planning_agent.md]
     .venv/bin/python bench/planning_agent.py --profile GOAL_INDEX [--latency 0]
         cProfile of one planning-agent run (async durability), top functions by own time
+    .venv/bin/python bench/planning_agent.py --goals 0,5 --graphs planning_agent --out X
+        a quick check of some goals and graphs (not for the committed table)
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from langgraph.types import Command  # noqa: E402
 from agent_graphs.plan_execute.graph import build_graph as plan_execute  # noqa: E402
 from agent_graphs.planning_agent.graph import build_graph as planning_agent  # noqa: E402
 from agent_graphs.figures import figure_spans  # noqa: E402
-from checkpoints import open_saver  # noqa: E402
+from checkpoints import DB_ENV, open_saver  # noqa: E402
 from tests.fakes import ScriptedChatModel, bound_tool_names, call, install  # noqa: E402
 from tests.planning_agent import contract  # noqa: E402
 from tools import Toolbox  # noqa: E402
@@ -162,6 +164,10 @@ def _run(kind: str, goal: str, tmp: Path, n: int, durability: str) -> dict[str, 
     # cached per settings, and a fresh path per run would rebuild it every run
     ctx = {**contract.CONTEXT, "workspace": str(tmp / "ws"), "outbox": str(tmp / f"{kind}.jsonl")}
     config = {"configurable": {"thread_id": f"{kind}-{n}"}, "recursion_limit": 500}
+    # The audit trail goes beside the checkpoints, in the same file, as the CLI's --db puts
+    # it (left alone it went to the shared default database, which other engineers' runs
+    # write too, and which keeps every earlier benchmark's records)
+    os.environ[DB_ENV] = str(tmp / f"{kind}.sqlite")
     with open_saver(tmp / f"{kind}.sqlite") as saver:
         graph = builder.compile(checkpointer=saver)
         with _LOCK:
@@ -211,7 +217,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", type=int, default=None, metavar="GOAL_INDEX")
     parser.add_argument("--out", default=str(ROOT / "bench/results/planning_agent.md"))
+    parser.add_argument("--goals", default=None, help="goal indexes, e.g. 0,5 (default: all)")
+    parser.add_argument("--graphs", default="plan_execute,planning_agent")
     args = parser.parse_args()
+    goals = [GOALS[int(i)] for i in args.goals.split(",")] if args.goals else GOALS
+    kinds = [k for k in ("plan_execute", "planning_agent") if k in args.graphs.split(",")]
     install(fallbacks={"planner": _slow(planner, args.latency),
                        **{r: _slow(f, args.latency) for r, f in contract.FALLBACKS.items()
                           if r != "planner"}})
@@ -225,11 +235,11 @@ def main() -> int:
     cold: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         n = 0
-        for kind in ("plan_execute", "planning_agent"):  # the first run of a process
+        for kind in kinds:  # the first run of a process
             n += 1
             cold[kind] = _run(kind, GOALS[0], Path(tmp), n, "async")
-        for goal in GOALS:
-            for kind in ("plan_execute", "planning_agent"):
+        for goal in goals:
+            for kind in kinds:
                 runs: dict[str, list[dict[str, Any]]] = {"async": [], "sync": []}
                 for _ in range(args.repeat):
                     for durability in ("async", "sync"):  # interleaved: same conditions
@@ -270,7 +280,8 @@ def main() -> int:
     for goal, kind, runs in rows:
         a, y = _median(runs["async"]), _median(runs["sync"])
         worst = {d: max(r["overhead"] for r in runs[d]) for d in runs}
-        ratio = f"{a['wall'] / sequential[goal]:.2f}×" if kind == "planning_agent" else ""
+        ratio = (f"{a['wall'] / sequential[goal]:.2f}×" if kind == "planning_agent"
+                 and goal in sequential else "")
         lines.append(
             f"| {goal[:70]} | {kind} | {a['wall']:.2f} | {y['wall']:.2f} | {a['model']} | "
             f"{a['tool']} | {a['overhead']:.2%} / {worst['async']:.2%} | "
@@ -279,6 +290,8 @@ def main() -> int:
     lines.append("")
     for kind in ("planning_agent", "plan_execute"):
         mine = [runs for _, k, runs in rows if k == kind]
+        if not mine:
+            continue
         med = {d: statistics.median(_median(r[d])["overhead"] for r in mine)
                for d in ("async", "sync")}
         ms = {d: statistics.median(_median(r[d])["wall"] - _median(r[d])["busy"]

@@ -2,7 +2,7 @@
 
     plan -> [review_plan] -> execute -> [approve ...] -> evaluate -> replan -> ...
          -> report_write -> report_critique -> [report_review] -> ...
-         -> [prepare_delivery -> review_delivery -> deliver -> finish]
+         -> [prepare_delivery -> review_delivery -> deliver] (or finish)
 
 - **plan / replan**: the planner writes a validated plan (``plans``: one grammar per
   tool, ``$id`` references); a replan plans only what failed, keeping what succeeded.
@@ -16,7 +16,8 @@
   node that ends the loop finishes the run when the goal asks for no delivery.
 - **prepare_delivery / review_delivery / deliver**: what the goal asks to do with the
   report (email it, save it) goes through the shared gate and runs once.
-- **finish**: the report with the sources of its facts, or why the run stopped.
+- **finish**: the report with the sources of its facts, or why the run stopped (run
+  inside the node that ends the loop or the delivery when the run ends there).
 """
 
 from __future__ import annotations
@@ -261,7 +262,6 @@ def build_graph(
     graph_builder.add_node(finish)
     graph_builder.add_edge(START, "plan")
     graph_builder.add_edge("approve", "execute")
-    graph_builder.add_edge("deliver", "prepare_delivery")
     graph_builder.set_finish_point("finish")
     graph_builder.name = name  # type: ignore[attr-defined]
     return graph_builder
