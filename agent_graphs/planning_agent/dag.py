@@ -12,7 +12,8 @@ two searches read their figures at the same time, and only verified values go on
 
 ``evaluate`` judges each outcome as plan-and-execute does (``steps.judge``; the critic
 only for tools the runtime cannot judge), keeps what succeeded and sends what failed to
-the replanner, bounded by ``max_replans``.
+the replanner, bounded by ``max_replans``. When the runtime can judge every outcome (no
+critic call), ``execute`` runs it itself instead of taking a superstep to get there.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from agent_graphs.plan_execute.steps import bind_references, judge, planned_args
 from agent_graphs.planning_agent import prompts
 from agent_graphs.planning_agent.report_stage import to_report
 from agent_graphs.planning_agent.settings import agent_settings
-from agent_graphs.planning_agent.state import State
+from agent_graphs.planning_agent.state import State, add_role_usage
 from agent_graphs.plans import references, resolve_args
+from agent_graphs.schemas import merge_by_id
 from agent_graphs.tooling import ExtraTools, toolbox_for
 from tools import Toolbox, ToolError
 
@@ -86,8 +88,9 @@ def _fill(ctx: Context, box: Toolbox, goal: str, step: Mapping[str, Any], planne
 
 def execute(
     state: State, runtime: Runtime[Context], *, tools: ExtraTools | None = None
-) -> Command[Literal["approve", "evaluate"]]:
-    """Run every task of the plan that can run, in parallel, each as soon as it can."""
+) -> Command[Literal["approve", "evaluate", "replan", "report_write", "finish"]]:
+    """Run every task of the plan that can run, in parallel, each as soon as it can; then
+    judge them (here when the runtime can judge every one, else in ``evaluate``)."""
     ctx = get_context(runtime)
     box = toolbox_for(ctx, tools)
     results = state.get("results") or {}
@@ -165,12 +168,32 @@ def execute(
     if filled:
         update |= {"usage": filled, "tokens": {"executor": filled}}
     if not sched.gated:
+        outcomes = merge_by_id(state.get("outcomes"), sched.new)
+        if all(judge(o) is not None for o in outcomes.values()):
+            return _evaluated_here(state, runtime, update, outcomes)
         return Command(goto="evaluate", update=update)
     lines = [step_line(s) for s in plan]
     sends = [Send("approve", {"gate": {"action": action, "goal": state["goal"], "plan": lines,
                                        "why": by_id[sid]["description"]}})
              for sid, action in sorted(sched.gated.items(), key=lambda kv: list(by_id).index(kv[0]))]
     return Command(goto=sends, update=update)
+
+
+def _evaluated_here(state: State, runtime: Runtime[Context], update: dict[str, Any],
+                    outcomes: dict[str, Any]) -> Command[Any]:
+    """:func:`evaluate` run inside ``execute``, on the state as it would find it.
+
+    Only when the runtime judges every outcome itself (built-in tools): no model call, so
+    nothing that a retry of this node (which never re-runs a journaled task) would redo.
+    Its own superstep cost ~1 ms of LangGraph bookkeeping a round for this Python.
+    """
+    after = {**state, "outcomes": outcomes, "remaining_steps": state["remaining_steps"] - 1}
+    judged = evaluate(after, runtime)  # type: ignore[arg-type]
+    merged = dict(judged.update or {})
+    if "usage" in update:  # the executor's tokens filling arguments, then the judge's
+        merged["usage"] = add_usage(update["usage"], merged.get("usage") or {})
+        merged["tokens"] = add_role_usage(update["tokens"], merged.get("tokens") or {})
+    return Command(goto=judged.goto, update=merged)
 
 
 def evaluate(
