@@ -213,7 +213,7 @@ def plan_and_schedule(
         text = outcome.get("output") or outcome.get("error") or ""
         emit("task_finished", summary=f"{'done' if outcome['ok'] else 'FAILED':<6} {sid}{took}: "
              f"{' '.join(actions.clip(text, 120).split())}", step_id=sid, ok=outcome["ok"])
-        log.add(outcome)
+        log.add(outcome, hold=sched.ending)  # the last ones go in the node's update
 
     sched = Scheduler(prepare=prepare, execute=execute, finished=state.get("results"),
                       max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,

@@ -105,10 +105,14 @@ class Journal:
         if done is not None:
             done()
 
-    def add(self, outcome: dict[str, Any]) -> None:
-        """Write ``outcome`` now, or with the next write if one is in flight."""
+    def add(self, outcome: dict[str, Any], *, hold: bool = False) -> None:
+        """Write ``outcome`` now, or with the next write if one is in flight.
+
+        ``hold``: keep it for :meth:`flush` without writing it now: the node is about to
+        return it in its own update (a last write would only delay that).
+        """
         self._pending.append(outcome)
-        if self._inflight is None:
+        if self._inflight is None and not hold:
             self._send_when_due()
 
     def flush(self) -> None:

@@ -100,6 +100,8 @@ class Scheduler:
         self._order = 0
         self._report: list[dict[str, Any]] = []
         self._launched = False
+        self.ending = False
+        """While outcomes are reported: the loop ends after them (nothing else can come)."""
         self._handed: dict[str, threading.Event] = {}
         """Tasks whose sender waits until they start (or cannot start yet)."""
 
@@ -176,6 +178,7 @@ class Scheduler:
             if self._launched and self._report:
                 time.sleep(0)  # let the workers just started take the GIL first
             self._launched = False
+            self.ending = self.closed and not self.running and not self._queued
             while self._report and self.on_outcome:
                 self.on_outcome(self._report.pop(0))
 

@@ -167,8 +167,9 @@ def _arm(kill: dict[str, Any] | None) -> None:
 def _step(workdir: Path, action: str) -> int:
     """One process's share of a run: 0 done, 3 waiting for a person, 4 no thread yet."""
     install(fallbacks={"planner": planner(MAIL_PLAN), "joiner": joiner_finish})
+    # Spacing 0: every journal write the run can make is a point to kill it at.
     context = {**CONTEXT, "workspace": str(workdir / "ws"),
-               "outbox": str(workdir / "outbox.jsonl")}
+               "outbox": str(workdir / "outbox.jsonl"), "compiler_journal_spacing": 0}
     config = {"configurable": {"thread_id": THREAD}, "recursion_limit": 100}
     with open_saver(workdir / "db.sqlite") as saver:
         graph = build_graph().compile(checkpointer=saver)

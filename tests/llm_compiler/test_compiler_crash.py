@@ -84,7 +84,9 @@ def test_an_approved_email_is_sent_exactly_once_whenever_the_process_is_killed(t
     [key] = _effects(Path(clean["workdir"]))["emails"]
     assert key == f"{THREAD}:s2:1"
     points = report["results"]
-    assert len(points) == report["points"] >= 40
+    # 36 points: every checkpoint, journal, audit and outbox write of the run, before and
+    # after (a run's last outcomes ride in the node's own update, not a journal write).
+    assert len(points) == report["points"] >= 36
     covered = {(r["phase"], r["kill"]["hook"]) for r in points}
     assert covered >= {(0, "put"), (0, "put_writes"), (0, "audit"), (1, "put"),
                        (1, "put_writes"), (1, "audit"), (1, "append"), (1, "fsync")}
