@@ -119,10 +119,10 @@ class Loop:
 
     def critique(self, state: Mapping[str, Any], runtime: Runtime[Context]) -> Command[Any]:
         """The loop's ``check`` then ``critique`` on the latest draft."""
-        view = self.view(state)
-        checked = _own(self._check(view, runtime))
-        command = critique(merge_loop(view, checked), runtime)  # type: ignore[arg-type]
-        return self._route(state, merge_loop(view, checked), str(command.goto),
+        checked = _own(self._check(self.view(state), runtime))
+        view = merge_loop(self.view(state), checked)  # what the critic sees: the checks too
+        command = critique(view, runtime)  # type: ignore[arg-type]
+        return self._route(state, view, str(command.goto),
                            merge_loop(checked, _own(command.update)), runtime)
 
     def review(self, state: Mapping[str, Any], runtime: Runtime[Context]) -> Command[Any]:
