@@ -147,7 +147,7 @@ def execute(
         text = outcome.get("output") or outcome.get("error") or ""
         emit("task_finished", summary=f"{'done' if outcome['ok'] else 'FAILED':<6} {sid}{took}: "
              f"{' '.join(clip(text, 120).split())}", step_id=sid, ok=outcome["ok"])
-        log.add(outcome)
+        log.add(outcome, hold=sched.ending)  # the last ones go in the node's own update
 
     sched = Scheduler(prepare=prepare, execute=run_task,
                       max_concurrency=agent_settings(ctx).agent_max_concurrency,
