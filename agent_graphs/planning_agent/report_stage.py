@@ -41,6 +41,7 @@ from agent_graphs.reflection.checks import CheckResult
 from agent_graphs.reflection.compose import Loop
 from agent_graphs.reflection.state import InputState as LoopInput
 from agent_graphs.schemas import merge_by_id
+from tools.runner import spawn
 
 __all__ = ["CONTENT", "LOOP", "ClaimsNoAction", "final_text", "finish", "still_owed",
            "to_report"]
@@ -124,8 +125,22 @@ def _reflected(state: State, out: dict[str, Any], runtime: Runtime[Context]
     return Command(goto=END, update={**update, **ended})
 
 
+def _trace_ahead(state: Mapping[str, Any], draft: str) -> None:
+    """Trace a draft's figures on a worker thread while the critic reads it: when it
+    becomes the report, the answer's sources (``final_text``, cached by content) are
+    ready instead of taking ~1 ms after the critic's verdict."""
+
+    def trace() -> None:
+        try:
+            final_text(state, draft)
+        except Exception:  # noqa: BLE001 - only a head start: the answer traces it itself
+            pass
+
+    spawn(trace, name="trace")
+
+
 LOOP = Loop(key="report_loop", prefix="report_", done=_reflected,  # type: ignore[arg-type]
-            done_routes=("prepare_delivery", END), checks=_CHECKS)
+            done_routes=("prepare_delivery", END), checks=_CHECKS, ahead=_trace_ahead)
 """The reflection loop's nodes in this graph: its state under ``report_loop``."""
 
 

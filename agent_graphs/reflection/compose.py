@@ -84,11 +84,15 @@ class Loop:
             graph returns); its Command is the ending node's route.
         done_routes: Where ``done`` may go, for the drawing.
         checks: External checks that always run, as ``build_graph(checks=...)``.
+        ahead: Called with the parent's state and a draft that passed every check, just
+            before the critic reads it: work the parent may start on the draft meanwhile
+            (on a worker thread; it must not change the state).
     """
 
     def __init__(self, *, key: str, prefix: str, done: Done, done_routes: Sequence[str],
-                 checks: Sequence[Check] = ()):
-        self.key, self.prefix, self.done = key, prefix, done
+                 checks: Sequence[Check] = (),
+                 ahead: Callable[[Mapping[str, Any], str], None] | None = None):
+        self.key, self.prefix, self.done, self.ahead = key, prefix, done, ahead
         self.done_routes = tuple(done_routes)
         self.checks = tuple(checks)
         self._check = _check_node(self.checks)
@@ -121,6 +125,8 @@ class Loop:
         """The loop's ``check`` then ``critique`` on the latest draft."""
         checked = _own(self._check(self.view(state), runtime))
         view = merge_loop(self.view(state), checked)  # what the critic sees: the checks too
+        if self.ahead and all(r["passed"] for r in checked.get("checks") or []):
+            self.ahead(state, view["drafts"][-1])
         command = critique(view, runtime)  # type: ignore[arg-type]
         return self._route(state, view, str(command.goto),
                            merge_loop(checked, _own(command.update)), runtime)
