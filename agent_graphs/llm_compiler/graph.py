@@ -16,10 +16,12 @@ only tasks that had not finished.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import asdict
 from functools import lru_cache, partial
 from typing import Any, Literal, get_args
@@ -37,7 +39,7 @@ from agent_graphs.graphs import RECURSION_LIMIT
 from agent_graphs.llm_compiler import prompts
 from agent_graphs.llm_compiler.planner import TaskCheck, plan_tasks
 from agent_graphs.llm_compiler.joiner import join
-from agent_graphs.llm_compiler.journal import Journal
+from agent_graphs.llm_compiler.journal import Journal, nothing_stored
 from agent_graphs.llm_compiler.scheduler import Prepared, Scheduler
 from agent_graphs.llm_compiler.settings import compiler_settings
 from agent_graphs.llm_compiler.state import (
@@ -50,6 +52,7 @@ from agent_graphs.models import chat_model
 from agent_graphs.plans import plan_schema, resolve_args
 from agent_graphs.tooling import toolbox_for
 from tools import Risk, Toolbox, ToolError
+from tools.runner import spawn
 
 __all__ = ["ROLES", "build_graph", "builder", "graph"]
 
@@ -69,6 +72,13 @@ def planner_call(request: dict[str, Any]) -> dict[str, Any]:
 def _after(event: threading.Event, call: Callable[[], Any]) -> Any:
     event.wait()
     return call()
+
+
+def _fill(future: Future[Any], call: Callable[[], Any]) -> None:
+    try:
+        future.set_result(call())
+    except BaseException as err:  # noqa: BLE001 - the @task raises it in the node's run
+        future.set_exception(err)
 
 
 @task
@@ -231,8 +241,16 @@ def plan_and_schedule(
     read_back = threading.Event()
     planned: Any = None
     if fresh:
-        _LIVE[token] = partial(_after, read_back,
-                               partial(_planner, ctx, box, state, sched, lines))
+        plan = partial(_planner, ctx, box, state, sched, lines)
+        if nothing_stored():
+            # A first attempt: nothing to read back and no stored plan, so the model call
+            # starts now, in its own thread, and the @task (about 1 ms to set up) waits
+            # for it: the first task streams that much sooner.
+            early: Future[Any] = Future()
+            spawn(partial(contextvars.copy_context().run, _fill, early, plan), "planner")
+            _LIVE[token] = early.result
+        else:
+            _LIVE[token] = partial(_after, read_back, plan)
         planned = planner_call({"token": token, "round": rnd})
 
         def planner_done(future: Any) -> None:

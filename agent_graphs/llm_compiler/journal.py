@@ -21,7 +21,7 @@ from langgraph._internal._constants import CONFIG_KEY_CALL, RETURN
 from langgraph.config import get_config
 from langgraph.pregel import _runner
 
-__all__ = ["LOOKAHEAD", "Journal"]
+__all__ = ["LOOKAHEAD", "Journal", "nothing_stored"]
 
 LOOKAHEAD = 3
 """Fresh positions in a row that end the read-back (writes in flight at a crash are few)."""
@@ -82,7 +82,7 @@ class Journal:
         done before this returns; otherwise ``replayed`` follows when the writes return.
         A first attempt, with no stored ``@task`` result at all, has nothing to read.
         """
-        if _nothing_stored():
+        if nothing_stored():
             done, self._on_replayed = self._on_replayed, None
             if done is not None:
                 done()
@@ -186,7 +186,7 @@ class Journal:
         self._pending = pending
 
 
-def _nothing_stored() -> bool:
+def nothing_stored() -> bool:
     """Whether this attempt of the node can get no stored ``@task`` result back.
 
     LangGraph keeps a step's stored writes in its loop (``checkpoint_pending_writes``),
