@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -82,16 +83,46 @@ _LISTED_FILES = 50
 
 
 def _workspace_files(ctx: Context) -> tuple[str, ...]:
-    """The files read_file can read: the workspace's, sorted, hidden ones left out."""
+    """The files read_file can read: the workspace's, sorted, hidden ones left out.
+
+    The listing is kept while no folder it walked has changed (a file added, removed or
+    renamed changes its folder's mtime): one stat a folder instead of a walk every plan.
+    """
     root = Path(ctx.workspace)
+    kept = _LISTINGS.get(str(root))
+    if kept is not None and all(_mtime(folder) == stamp for folder, stamp in kept[0]):
+        return kept[1]
     found: list[str] = []
+    walked: list[tuple[str, int | None]] = [(str(root), _mtime(str(root)))]
     for folder, dirs, names in os.walk(root):
+        if folder != str(root):
+            walked.append((folder, _mtime(folder)))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(n for n in names if not n.startswith(".")):
             found.append(Path(folder, name).relative_to(root).as_posix())
             if len(found) >= _LISTED_FILES:
-                return tuple(found)
+                break
+        if len(found) >= _LISTED_FILES:
+            break
+    # NOTE: kept only when every folder is older than _SETTLED: a change right after the
+    # listing then gives a new mtime even where mtimes are coarse (1-2 s on some disks)
+    settled = time.time_ns() - _SETTLED
+    if all(stamp is not None and stamp < settled for _, stamp in walked):
+        _LISTINGS[str(root)] = (tuple(walked), tuple(found))
     return tuple(found)
+
+
+_LISTINGS: dict[str, tuple[tuple[tuple[str, int | None], ...], tuple[str, ...]]] = {}
+"""Each workspace's last listing, with the mtime of every folder walked for it."""
+_SETTLED = 3_000_000_000
+"""Nanoseconds since its last change after which a folder's listing may be kept."""
+
+
+def _mtime(folder: str) -> int | None:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:  # gone, or never there
+        return None
 
 
 @lru_cache(maxsize=32)
@@ -122,10 +153,17 @@ def _plan_arg_schemas(ctx: Context, box: Toolbox) -> dict[str, type[BaseModel]]:
 
 def _plan_tools(box: Toolbox, usable: dict[str, type[BaseModel]]) -> str:
     """The planner's tool list: the ``usable`` tools (:func:`_plan_arg_schemas`), one a line."""
+    files = (get_args(usable["read_file"].model_fields["path"].annotation)
+             if "read_file" in usable else ())
+    return _tool_lines(box, tuple(usable), files)
+
+
+@lru_cache(maxsize=32)
+def _tool_lines(box: Toolbox, usable: tuple[str, ...], files: tuple[str, ...]) -> str:
+    # Once per toolbox (toolbox_for keeps one per settings) and set of tools and files.
     lines = [line for line in box.describe().splitlines() if line.split()[1] in usable]
-    if "read_file" in usable:
-        lines.append("  workspace files read_file can read: " + ", ".join(
-            get_args(usable["read_file"].model_fields["path"].annotation)))
+    if files:
+        lines.append("  workspace files read_file can read: " + ", ".join(files))
     return "\n".join(lines)
 
 

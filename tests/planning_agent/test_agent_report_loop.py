@@ -1,7 +1,8 @@
 """The report's reflection loop runs as nodes of the planning agent (reflection.compose):
 a person's draft review pauses the agent and is answered by id, a failure mid-loop
 resumes at the loop's last finished node, and the loop's state merges as the reflection
-graph's own channels would."""
+graph's own channels would. Also: the plan's workspace listing is walked again when a
+folder changes."""
 
 from __future__ import annotations
 
@@ -99,3 +100,30 @@ def test_the_loop_state_merges_as_the_reflection_graph_channels_do():
                       "usage": {"input_tokens": 5}, "accepted": None, "model_calls": 3,
                       "checks": []}
     assert left["drafts"] == ["a"]  # the old value is not changed in place
+
+
+def test_the_workspace_listing_is_walked_again_when_a_folder_changes(tmp_path, monkeypatch):
+    """Plans list the workspace's files; the listing is kept while no folder changed."""
+    import os
+    import time
+
+    from agent_graphs.context import Context
+    from agent_graphs.planning_agent import graph as agent
+
+    ws = tmp_path / "ws"
+    (ws / "q").mkdir(parents=True)
+    (ws / "a.csv").write_text("x")
+    (ws / "q" / "b.csv").write_text("y")
+    old = time.time() - 60
+    for folder in (ws, ws / "q"):
+        os.utime(folder, (old, old))
+    walks: list[str] = []
+    real_walk = os.walk
+    monkeypatch.setattr(agent.os, "walk", lambda top: walks.append(str(top)) or real_walk(top))
+    ctx = Context(workspace=str(ws))
+    assert agent._workspace_files(ctx) == ("a.csv", "q/b.csv")
+    assert agent._workspace_files(ctx) == ("a.csv", "q/b.csv") and len(walks) == 1
+    (ws / "q" / "c.csv").write_text("z")  # a nested folder changes: walked again
+    assert agent._workspace_files(ctx) == ("a.csv", "q/b.csv", "q/c.csv") and len(walks) == 2
+    (ws / "a.csv").unlink()
+    assert agent._workspace_files(ctx) == ("q/b.csv", "q/c.csv")
