@@ -40,9 +40,6 @@ __all__ = ["DECISION_TYPES", "Decision", "gate_reasons", "hitl_request", "over_b
            "parse_decision", "request_approval", "thread_id"]
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
-# Enough to hold every record of one thread: a request is "new" if none of them is it.
-_TRAIL_LIMIT = 100_000
-
 
 def parse_decision(payload: Any, request: dict[str, Any] | None = None) -> Decision:
     """Turn a resume payload into a Decision, or raise ValueError saying what is wrong.
@@ -114,8 +111,8 @@ def _announce(kind: str, *, thread: str, key: str, actor: str, data: dict[str, A
     between the two shows it twice rather than never (the record itself is written once).
     """
     same = json.loads(json.dumps(data, default=str))
-    if not any(r.kind == kind and r.key == key and (not variant or r.data == same)
-               for r in audit.read(thread_id=thread, limit=_TRAIL_LIMIT)):
+    if not any(not variant or r.data == same
+               for r in audit.find(kind, key, thread_id=thread)):
         emit(**event)
     audit.record(kind, thread_id=thread, key=key, actor=actor, data=data, variant=variant)
 
