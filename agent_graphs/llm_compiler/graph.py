@@ -217,6 +217,9 @@ def plan_and_schedule(
         return dict(actions.run(ctx, box, action, events=False,  # type: ignore[arg-type]
                                 inline=True))
 
+    def expired(action: dict[str, Any]) -> dict[str, Any]:
+        return dict(actions.timed_out(ctx, action))  # type: ignore[arg-type]
+
     def finished(outcome: dict[str, Any]) -> None:
         sid = outcome["step_id"]
         took = f" in {time.monotonic() - started[sid]:.2f} s" if sid in started else ""
@@ -227,8 +230,7 @@ def plan_and_schedule(
 
     sched = Scheduler(prepare=prepare, execute=execute, finished=state.get("results"),
                       max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,
-                      on_start=start, held=True, timeout=ctx.tool_timeout,
-                      expired=lambda action: dict(actions.timed_out(ctx, action)))
+                      on_start=start, held=True, timeout=ctx.tool_timeout, expired=expired)
     log = Journal(journal, sched.call_soon, sched.restore, sched.release,
                   call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
@@ -237,11 +239,11 @@ def plan_and_schedule(
     # sync run it takes a few ms if nothing competes with it for the GIL, and a streaming
     # planner parsing chunks would stretch it many times over.
     token = uuid.uuid4().hex
-    lines: dict[str, str] = {}
+    said: dict[str, str] = {}
     read_back = threading.Event()
     planned: Any = None
     if fresh:
-        plan = partial(_planner, ctx, box, state, sched, lines)
+        plan = partial(_planner, ctx, box, state, sched, said)
         if nothing_stored():
             # A first attempt: nothing to read back and no stored plan, so the model call
             # starts now, in its own thread, and the @task (about 1 ms to set up) waits
@@ -285,7 +287,7 @@ def plan_and_schedule(
         result = planned.result()
         update |= {"planned_round": rnd, "usage": result["usage"]}
         emit("plan_created", summary=f"plan   {len(result['tasks'])} tasks",
-             lines=[lines.get(s["id"]) or _line(s) for s in result["tasks"]],
+             lines=[said.get(s["id"]) or _line(s) for s in result["tasks"]],
              steps=result["tasks"])
     if not sched.gated:
         return Command(goto="join", update=update)

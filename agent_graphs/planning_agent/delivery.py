@@ -101,8 +101,9 @@ def deliver(
     box = toolbox_for(ctx, tools)
     (sid, action), = state["pending"].items()
     outcome = actions.run(ctx, box, action)
-    update = {"pending": {sid: None}, "delivery": {action["tool"]: dict(outcome)}}
-    after = {**state, "delivery": {**(state.get("delivery") or {}), **update["delivery"]}}
+    done = {action["tool"]: dict(outcome)}
+    update = {"pending": {sid: None}, "delivery": done}
+    after = {**state, "delivery": {**(state.get("delivery") or {}), **done}}
     if still_owed(ctx, after):
         return Command(goto="prepare_delivery", update=update)
     # NOTE: nothing more to deliver: the run ends here with finish's answer (going through

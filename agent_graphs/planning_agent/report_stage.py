@@ -76,11 +76,13 @@ _CHECKS = (ClaimsNoAction(),)
 
 
 def to_report(state: State, runtime: Runtime[Context], update: dict[str, Any]
-              ) -> Command[Literal["report_write", "finish"]]:
+              ) -> Command[Any]:
     """Go on to the report from the node that ends the plan's rounds, with its ``update``:
     the reflection loop starts on every result (the writer drafts next), or the run
     finishes when no step succeeded. Run inside that node, not as a node of its own: a
-    superstep costs ~1 ms of bookkeeping and this one did nothing else."""
+    superstep costs ~1 ms of bookkeeping and this one did nothing else. Goes to
+    ``report_write`` or ``finish``: the calling node's routes name both (a ``Command`` of
+    those two alone would not type-check as one of the caller's wider routes)."""
     results = merge_by_id(state.get("results"), update.get("results"))
     if not results:
         return Command(goto="finish", update=update)
@@ -121,8 +123,8 @@ def _reflected(state: State, out: dict[str, Any], runtime: Runtime[Context]
         return Command(goto="prepare_delivery", update=update)
     # NOTE: nothing to deliver: the run ends in this node, with finish's answer (a
     # superstep of its own cost ~1 ms of bookkeeping for a few lines of Python)
-    ended = finish({**state, **update}, runtime)  # type: ignore[arg-type]
-    return Command(goto=END, update={**update, **ended})
+    ended = finish({**state, **update}, runtime)  # type: ignore[typeddict-item]
+    return Command(goto="__end__", update={**update, **ended})
 
 
 def _trace_ahead(state: Mapping[str, Any], draft: str) -> None:

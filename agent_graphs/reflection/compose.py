@@ -114,7 +114,7 @@ class Loop:
         goes to the parent's ``write`` (or ``critique``, for a given draft)."""
         inner = {**task, **{k: parent[k] for k in _LENT if k in parent}}
         command = gather(inner, runtime)  # type: ignore[arg-type]
-        update = _own({**task, **(command.update or {})})  # type: ignore[dict-item]
+        update = _own({**task, **(command.update or {})})
         return Command(goto=self.name(str(command.goto)), update={self.key: Overwrite(update)})
 
     def write(self, state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, Any]:
