@@ -235,11 +235,15 @@ def plan_and_schedule(
                   call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
     # the journal reads back what a crashed attempt wrote before it writes anything new
-    # (tasks wait for that). The planner's model call waits for the read-back too: in a
-    # sync run it takes a few ms if nothing competes with it for the GIL, and a streaming
-    # planner parsing chunks would stretch it many times over.
+    # (tasks wait for that). On a resume the planner's model call waits for the read-back
+    # too: in a sync run it takes a few ms if nothing competes with it for the GIL, and a
+    # streaming planner parsing chunks would stretch it many times over.
     token = uuid.uuid4().hex
     said: dict[str, str] = {}
+
+    def line(step: Mapping[str, Any]) -> str:  # made once, when the task was planned
+        return said.get(step["id"]) or _line(step)
+
     read_back = threading.Event()
     planned: Any = None
     if fresh:
@@ -287,11 +291,10 @@ def plan_and_schedule(
         result = planned.result()
         update |= {"planned_round": rnd, "usage": result["usage"]}
         emit("plan_created", summary=f"plan   {len(result['tasks'])} tasks",
-             lines=[said.get(s["id"]) or _line(s) for s in result["tasks"]],
-             steps=result["tasks"])
+             lines=[line(s) for s in result["tasks"]], steps=result["tasks"])
     if not sched.gated:
         return Command(goto="join", update=update)
-    lines = [_line(s) for s in update["plan"]]
+    lines = [line(s) for s in update["plan"]]
     order = {s["id"]: n for n, s in enumerate(update["plan"])}
     sends = [Send("approve", {"gate": {"action": action, "goal": state["goal"], "plan": lines,
                                        "why": sched.steps[sid]["description"]}})

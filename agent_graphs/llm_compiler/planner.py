@@ -99,7 +99,6 @@ class TaskCheck:
     ) -> None:
         self.step_model = step_model
         self.tools = set(tools)
-        self.done = set(done)
         self.clash = set(done) | set(avoid)
         self.max_tasks = max_tasks
         self.accepted: list[dict[str, Any]] = []

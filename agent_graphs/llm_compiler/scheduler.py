@@ -2,7 +2,7 @@
 
 Everything the scheduler learns arrives as an event on one queue: a task from the
 planner's stream, the end of the plan, a finished tool call, a journal write coming back.
-The loop blocks on that queue (no timeout, no sleep) and each event starts exactly the
+The loop blocks on that queue (no sleep, no poll) and each event starts exactly the
 tasks it made ready, so a task starts when ITS dependencies are done, not when a wave or
 superstep is. Tools run in reused daemon workers, at most ``max_concurrency`` at once;
 a failed or timed-out task fails only the tasks that depend on it, each with a reason.
@@ -36,6 +36,7 @@ Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 
 _HAND_OVER_WHILE_FEWER = 4
 """A streaming planner waits for each task to start only while fewer than this run."""
+
 
 def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
     return {"step_id": step["id"], "tool": step["tool"], "args": step["args"], "ok": False,

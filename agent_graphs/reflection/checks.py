@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from bisect import bisect_left, bisect_right
 import signal
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
-from agent_graphs.figures import Figure, checked, figures, known_values, supported
+from agent_graphs.figures import unsupported_figures
 from agent_graphs.reflection.schema import schema_errors
 from agent_graphs.reflection.settings import ReflectionSettings
 from agent_graphs.reflection.state import CheckRecord
@@ -236,22 +235,11 @@ class PythonTests:
         return CheckResult(False, f"exit code {proc.returncode}: {tail}"[:800])
 
 
-def _near(known: Sequence[Any], fig: Figure) -> list[Any]:
-    """The sorted ``known`` values within half a last digit of ``fig`` (by value or by its
-    digits): the only ones :func:`figures.supported` can match, found by bisection instead
-    of comparing every source figure with every draft figure (most of a check's time)."""
-    near: list[Any] = []
-    for centre, half in ((fig.value, fig.quantum / 2), (fig.digits, fig.digits_quantum / 2)):
-        near += known[bisect_left(known, centre - half):bisect_right(known, centre + half)]
-    return near
-
-
 @dataclass(frozen=True)
 class UnsupportedNumbers:
     """Flags numbers in the draft that appear in none of the sources.
 
-    The rule (formats, rounding, labels, counts, years) is in ``agent_graphs.figures``;
-    this is its ``unsupported_figures`` with the sources' values sorted once.
+    The rule (formats, rounding, labels, counts, years) is in ``agent_graphs.figures``.
     """
 
     allowed_text: str = ""
@@ -263,14 +251,7 @@ class UnsupportedNumbers:
         texts = [str(s.get("text", "")) for s in sources]
         if not any(t.strip() for t in texts):
             return CheckResult(True, "skipped: no sources to check numbers against")
-        known = sorted(known_values([*texts, self.allowed_text]))
-        count, unsupported = 0, []
-        for fig in figures(draft):
-            if not checked(fig):
-                continue
-            count += 1
-            if not supported(fig, _near(known, fig)) and fig.text not in unsupported:
-                unsupported.append(fig.text)
+        count, unsupported = unsupported_figures(draft, [*texts, self.allowed_text])
         if unsupported:
             return CheckResult(False, f"numbers found in no source: {', '.join(unsupported)}; "
                                       "use only figures the sources give")

@@ -135,10 +135,17 @@ def test_unsupported_numbers_are_flagged(draft, flagged):
 
 def test_the_check_decides_as_the_shared_rule_on_every_figure():
     """The check compares each figure only with the source values near it (bisection):
-    it must flag exactly what figures.unsupported_figures flags, rounding edges too."""
+    it must flag exactly what the rule flags comparing every source value, rounding edges
+    too."""
     import random
 
-    from agent_graphs.figures import unsupported_figures
+    from agent_graphs.figures import checked, known_values, supported
+
+    def unsupported_figures(draft: str, texts: list[str]) -> tuple[int, list[str]]:
+        known = known_values(texts)  # every value, compared one by one
+        figs = [f for f in figures(draft) if checked(f)]
+        flagged = [f.text for f in figs if not supported(f, known)]
+        return len(figs), list(dict.fromkeys(flagged))
 
     rng = random.Random(7)
     forms = ["{:.2f}", "${:.2f} million", "{:.1f}%", "${:,.0f}", "{:.0f}", "${:.3f}M",
