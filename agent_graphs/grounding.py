@@ -242,6 +242,11 @@ def claimed_actions(answer: str, done: Mapping[str, Any]) -> list[str]:
     A sentence with a negation ("was not sent") claims nothing.
     """
     ran = {r.get("tool") for r in done.values()}
+    # A claim in a sentence is a match in the whole answer: most answers claim nothing,
+    # and one search of the answer is cheaper than splitting it into sentences.
+    claimed = [(tool, claims) for tool, _, claims in _ACTIONS
+               if tool not in ran and claims.search(answer)]
+    if not claimed:
+        return []
     sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n", answer) if not _NEGATION.search(s)]
-    return [tool for tool, _, claims in _ACTIONS if tool not in ran
-            and any(claims.search(s) for s in sentences)]
+    return [tool for tool, claims in claimed if any(claims.search(s) for s in sentences)]

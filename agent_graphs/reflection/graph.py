@@ -123,7 +123,8 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         prompt = prompts.WRITE_PROMPT.format(**common)
     if not drafts:
-        parse_ahead(sources)  # for the checks after this draft, while the writer writes
+        # for the checks after this draft, while the writer writes
+        parse_ahead(sources, state["goal"])
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
     text = _clean_draft(reply.text)
     if (reply.response_metadata or {}).get("finish_reason") == "length" and "\n" in text:
