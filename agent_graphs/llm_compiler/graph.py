@@ -254,6 +254,7 @@ def plan_and_schedule(
             # for it: the first task streams that much sooner.
             early: Future[Any] = Future()
             spawn(partial(contextvars.copy_context().run, _fill, early, plan), "planner")
+            time.sleep(0)  # hand it the GIL: the request goes out before our bookkeeping
             _LIVE[token] = early.result
         else:
             _LIVE[token] = partial(_after, read_back, plan)
