@@ -81,3 +81,48 @@ def test_a_run_with_max_concurrency_keeps_langgraph_bounded_pool_of_its_own(monk
 def test_the_switch_leaves_langgraph_as_it_is(monkeypatch):
     monkeypatch.setenv("AGENT_GRAPHS_FRESH_THREADS", "1")
     assert threads.install() is False
+
+
+class _WhereSaved(InMemorySaver):
+    """Records the thread of each checkpoint write, and can fail one."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.fail_at = fail_at
+
+    def put(self, config, checkpoint, metadata, new_versions):
+        self.threads.append(threading.current_thread().name)
+        if len(self.threads) == self.fail_at:
+            raise OSError("disk full")
+        return super().put(config, checkpoint, metadata, new_versions)
+
+
+def _saving(saver: _WhereSaved):
+    builder = StateGraph(S)
+    builder.add_node("one", lambda s: {"n": s.get("n", 0) + 1})
+    builder.add_node("two", lambda s: {"n": s["n"] * 10})
+    builder.add_edge(START, "one")
+    builder.add_edge("one", "two")
+    return builder.compile(checkpointer=saver)
+
+
+def test_a_sync_run_writes_each_checkpoint_in_its_own_thread_and_an_async_one_does_not():
+    # durability="sync" waits for each write as soon as it is submitted: a worker only
+    # added two thread hand-offs to it
+    saver = _WhereSaved()
+    graph = _saving(saver)
+    config = {"configurable": {"thread_id": "s"}}
+    assert graph.invoke({"n": 1}, config, durability="sync")["n"] == 20
+    assert saver.threads == [threading.current_thread().name] * 4
+    assert [c.values.get("n") for c in graph.get_state_history(config)] == [20, 2, 1, None]
+    saver.threads.clear()
+    assert graph.invoke({"n": 1}, {"configurable": {"thread_id": "a"}})["n"] == 20
+    assert len(saver.threads) == 4
+    assert threading.current_thread().name not in saver.threads
+
+
+def test_a_failed_checkpoint_write_of_a_sync_run_still_raises_from_invoke():
+    graph = _saving(_WhereSaved(fail_at=3))
+    with pytest.raises(OSError, match="disk full"):
+        graph.invoke({"n": 1}, {"configurable": {"thread_id": "f"}}, durability="sync")
