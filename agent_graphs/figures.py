@@ -158,11 +158,11 @@ def unsupported_figures(draft: str, texts: Sequence[str]) -> tuple[int, list[str
 
 
 @lru_cache(maxsize=64)
-def sorted_known(texts: tuple[str, ...]) -> list[Decimal]:
-    """:func:`known_values` sorted, as :func:`unsupported_figures` searches them; kept:
-    each draft of a report is checked against the same texts (a str hashes once, so
-    the lookup is cheap)."""
-    return sorted(known_values(texts))
+def sorted_known(texts: tuple[str, ...]) -> tuple[Decimal, ...]:
+    """:func:`known_values` sorted, as :func:`unsupported_figures` searches them; kept
+    (a tuple: every caller shares it): each draft of a report is checked against the
+    same texts, and a str hashes once, so the lookup is cheap."""
+    return tuple(sorted(known_values(texts)))
 
 
 def _near(known: Sequence[Decimal], fig: Figure) -> list[Decimal]:
