@@ -504,7 +504,8 @@ def _table(rows: list[dict[str, Any]], only: list[str], args: Any, load: tuple,
         "",
         f"Command: `.venv/bin/python bench/llm_compiler.py --tool {args.tool} "
         f"--token-delay {args.token_delay:g} "
-        f"--out {args.out or '-'}`",
+        + (f"--repeats {args.repeats} " if args.repeats != 5 else "")
+        + f"--out {args.out or '-'}`",
         "",
         head, sep, *(_line(r, only) for r in rows), ""])
 

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 from checkpoints.db import db_target, is_postgres
 from checkpoints.sqlite import connect, db_path
 
+_INDEX = "CREATE INDEX IF NOT EXISTS audit_thread_seq ON audit (thread_id, seq)"
+"""Both backends: a thread's records by sequence (an approval looks up its own)."""
 _SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,9 +52,8 @@ _PG_SCHEMA = (
     variant TEXT NOT NULL DEFAULT '',
     UNIQUE (kind, key, variant)
 )""",
-    "CREATE INDEX IF NOT EXISTS audit_thread_seq ON audit (thread_id, seq)",
+    _INDEX,
 )
-_SQLITE_INDEX = "CREATE INDEX IF NOT EXISTS audit_thread_seq ON audit (thread_id, seq)"
 # NOTE: data is JSON text on both backends: JSONB would refuse a tool result holding \u0000.
 _COLUMNS = "seq, at, thread_id, kind, key, actor, data"
 
@@ -127,7 +128,7 @@ def _connection(path: str) -> sqlite3.Connection:
         conn.close()
     conn = connect(path)
     conn.execute(_SQLITE_SCHEMA)
-    conn.execute(_SQLITE_INDEX)
+    conn.execute(_INDEX)
     found = os.stat(path)
     kept[slot] = (conn, (found.st_dev, found.st_ino))
     while len(kept) > _KEPT:

@@ -123,8 +123,7 @@ def write(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         prompt = prompts.WRITE_PROMPT.format(**common)
     if not drafts:
-        # for the checks after this draft, while the writer writes
-        parse_ahead(sources, state["goal"])
+        parse_ahead(sources, state["goal"])  # for the checks after this draft, meanwhile
     reply = chat_model(ctx, "writer").invoke([HumanMessage(prompt)])
     text = _clean_draft(reply.text)
     if (reply.response_metadata or {}).get("finish_reason") == "length" and "\n" in text:

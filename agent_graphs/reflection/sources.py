@@ -10,10 +10,11 @@ from langchain_core.messages import HumanMessage
 
 from agent_graphs.context import Context
 from agent_graphs.events import emit
-from agent_graphs.figures import figure_spans, sorted_known
+from agent_graphs.figures import sorted_known
 from agent_graphs.llm import ModelOutputError, forced_tool_call
 from agent_graphs.models import chat_model
 from agent_graphs.reflection import prompts
+from agent_graphs.reflection.checks import UnsupportedNumbers
 from agent_graphs.tooling import toolbox_for
 from tools import ToolError
 from tools.runner import spawn
@@ -30,27 +31,24 @@ def sources_block(sources: Sequence[Mapping[str, Any]]) -> str:
     ) or "(none)"
 
 
-def parse_ahead(sources: Sequence[Mapping[str, Any]], goal: str | None = None) -> None:
+def parse_ahead(sources: Sequence[Mapping[str, Any]], goal: str) -> None:
     """Parse the sources' figures on a worker thread while the writer drafts.
 
-    The number check after the draft (and the planning agent's trace of each figure) read
-    them from the cache of ``figures.figure_spans``; parsing a run's ~100 source figures
-    takes 1-2 ms that would otherwise come after the model call instead of during it.
-    With ``goal``, also the values the number check compares with, sorted (it counts the
-    goal as a source: ``UnsupportedNumbers(allowed_text=goal)``).
+    The number check after the draft (``UnsupportedNumbers(allowed_text=goal)``: the goal
+    counts as a source) reads their values, sorted, from ``figures.sorted_known``, and the
+    planning agent's trace of each figure reads them from ``figures.figure_spans``;
+    parsing a run's ~100 source figures takes 1-2 ms that would otherwise come after the
+    model call instead of during it.
     """
-    texts = [str(s.get("text", "")) for s in sources]
+    texts = UnsupportedNumbers(allowed_text=goal).texts(sources)
 
     def parse() -> None:
         try:
-            for text in texts:
-                figure_spans(text)
-            if goal is not None:
-                sorted_known((*texts, goal))
+            sorted_known(texts)  # parses each text on the way (figure_spans keeps them)
         except Exception:  # noqa: BLE001 - only a head start: the check parses them itself
             pass
 
-    if any(texts):
+    if any(texts[:-1]):
         spawn(parse, name="figures")
 
 
