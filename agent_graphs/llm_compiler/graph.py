@@ -74,6 +74,15 @@ def _after(event: threading.Event, call: Callable[[], Any]) -> Any:
     return call()
 
 
+_PLANNER_HEAD_START = 0.005
+"""Longest a first attempt of the node waits for its planner thread to get going."""
+
+
+def _signalled(event: threading.Event, call: Callable[[], Any]) -> Any:
+    event.set()
+    return call()
+
+
 def _fill(future: Future[Any], call: Callable[[], Any]) -> None:
     try:
         future.set_result(call())
@@ -157,7 +166,7 @@ def _planner(
     return plan_tasks(
         chat_model(ctx, "planner"), schema, [HumanMessage(prompt)], make_check=make_check,
         on_task=arrived, on_streamed_task=streamed, attempts=ctx.max_plan_attempts,
-        stream=stream,
+        stream=stream, before_chunk=sched.yield_to_starts,
         min_tasks=0 if rnd else 1,
         on_retry=lambda n, problem: emit("plan_rejected", summary=f"plan rejected: {problem}",
                                          attempt=n, problem=problem),
@@ -174,12 +183,12 @@ def plan_and_schedule(
     ctx = get_context(runtime)
     cs = compiler_settings(ctx)
     box = _toolbox(ctx, tools)
-    update: dict[str, Any] = {} if state.get("settings") else {"settings": asdict(ctx)}
     rnd = state.get("replans", 0)
     fresh = state.get("planned_round", -1) < rnd
     if state["remaining_steps"] <= 4:
         return Command(goto="join", update={
-            **update, "stop_reason": "the run's recursion limit is nearly used up"})
+            **({} if state.get("settings") else {"settings": asdict(ctx)}),
+            "stop_reason": "the run's recursion limit is nearly used up"})
     decisions = state.get("approvals") or {}
     tokens = sum((state.get("usage") or {}).values())
     started: dict[str, float] = {}
@@ -231,8 +240,6 @@ def plan_and_schedule(
     sched = Scheduler(prepare=prepare, execute=execute, finished=state.get("results"),
                       max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,
                       on_start=start, held=True, timeout=ctx.tool_timeout, expired=expired)
-    log = Journal(journal, sched.call_soon, sched.restore, sched.release,
-                  call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
     # the journal reads back what a crashed attempt wrote before it writes anything new
     # (tasks wait for that). On a resume the planner's model call waits for the read-back
@@ -240,26 +247,31 @@ def plan_and_schedule(
     # streaming planner parsing chunks would stretch it many times over.
     token = uuid.uuid4().hex
     said: dict[str, str] = {}
-
-    def line(step: Mapping[str, Any]) -> str:  # made once, when the task was planned
-        return said.get(step["id"]) or _line(step)
-
     read_back = threading.Event()
     planned: Any = None
     if fresh:
         plan = partial(_planner, ctx, box, state, sched, said)
         if nothing_stored():
             # A first attempt: nothing to read back and no stored plan, so the model call
-            # starts now, in its own thread, and the @task (about 1 ms to set up) waits
-            # for it: the first task streams that much sooner.
+            # starts first, in its own thread, before any bookkeeping here (the @task
+            # alone takes about 1 ms to set up): the first task streams that much sooner.
             early: Future[Any] = Future()
-            spawn(partial(contextvars.copy_context().run, _fill, early, plan), "planner")
-            time.sleep(0)  # hand it the GIL: the request goes out before our bookkeeping
+            under_way = threading.Event()
+            spawn(partial(contextvars.copy_context().run, _fill, early,
+                          partial(_signalled, under_way, plan)), "planner")
+            under_way.wait(_PLANNER_HEAD_START)  # it holds the GIL from there on
             _LIVE[token] = early.result
         else:
             _LIVE[token] = partial(_after, read_back, plan)
         planned = planner_call({"token": token, "round": rnd})
+    update: dict[str, Any] = {} if state.get("settings") else {"settings": asdict(ctx)}
+    log = Journal(journal, sched.call_soon, sched.restore, sched.release,
+                  call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
 
+    def line(step: Mapping[str, Any]) -> str:  # made once, when the task was planned
+        return said.get(step["id"]) or _line(step)
+
+    if fresh:
         def planner_done(future: Any) -> None:
             if future.exception() is None:  # a stored plan (a resume) arrives whole here
                 for step in future.result()["tasks"]:

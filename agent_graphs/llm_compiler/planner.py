@@ -198,7 +198,7 @@ def can_stream(model: BaseChatModel) -> bool:
 
 def _stream_answer(
     model: BaseChatModel, schema: type[Plan], messages: Sequence[BaseMessage],
-    on_raw_step: Callable[[Any], None],
+    on_raw_step: Callable[[Any], None], before_chunk: Callable[[], None] | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Stream one forced ``Plan`` call; feed each completed step to ``on_raw_step``."""
     runnable = model.bind_tools([_as_tool(schema)], tool_choice=schema.__name__)
@@ -207,6 +207,8 @@ def _stream_answer(
     # NOTE: chunks are not summed into one message: each sum copies the text so far
     # (quadratic in the plan's length); the parser keeps the text, usage is added up.
     for chunk in runnable.stream(list(messages)):
+        if before_chunk is not None:
+            before_chunk()
         if getattr(chunk, "usage_metadata", None):  # the last chunk or so, not each one
             usage = add_usage(usage, usage_of(chunk))
         for part in getattr(chunk, "tool_call_chunks", None) or []:
@@ -218,7 +220,7 @@ def _stream_answer(
 
 def _whole_answer(
     model: BaseChatModel, schema: type[Plan], messages: Sequence[BaseMessage],
-    on_raw_step: Callable[[Any], None],
+    on_raw_step: Callable[[Any], None], before_chunk: Callable[[], None] | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Ask for the whole plan in one reply, then hand over its steps in order."""
     reply = model.bind_tools([_as_tool(schema)], tool_choice=schema.__name__).invoke(
@@ -244,6 +246,7 @@ def plan_tasks(
     on_retry: Callable[[int, str], None] | None = None,
     on_truncate: Callable[[int], None] | None = None,
     on_streamed_task: Callable[[dict[str, Any]], None] | None = None,
+    before_chunk: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Ask the planner for tasks, handing each checked task to ``on_task`` as it arrives.
 
@@ -259,6 +262,8 @@ def plan_tasks(
         on_streamed_task: Called instead of ``on_task`` for a task cut from a stream
             (one that may start while the rest of the plan is still coming).
         min_tasks: Fewest tasks a plan may have across its answers (0 for a replan).
+        before_chunk: Called before each streamed chunk is read (the scheduler lets the
+            tasks it is starting go first).
 
     Returns:
         Every task handed over, and the tokens used.
@@ -280,13 +285,13 @@ def plan_tasks(
                 streamed = answer is _stream_answer and on_streamed_task is not None
                 (on_streamed_task if streamed else on_task)(task)  # type: ignore[misc]
 
-        text, used = answer(model, schema, history, offer)
+        text, used = answer(model, schema, history, offer, before_chunk)
         if answer is _stream_answer and not text and (server := _server(model)):
             # Some OpenAI-compatible servers stream a forced tool call as empty deltas:
             # ask again whole, and never stream to that server again in this process.
             _NO_TOOL_STREAM.add(server)
             answer = _whole_answer
-            text, again = answer(model, schema, history, offer)
+            text, again = answer(model, schema, history, offer, before_chunk)
             used = add_usage(used, again)
         usage = add_usage(usage, used)
         problems = list(check.problems)

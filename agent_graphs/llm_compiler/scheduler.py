@@ -37,6 +37,10 @@ Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 _HAND_OVER_WHILE_FEWER = 4
 """A streaming planner waits for each task to start only while fewer than this run."""
 
+_START_WAIT = 0.01
+"""Longest the loop (and a streaming planner, see :meth:`Scheduler.yield_to_starts`)
+waits for the workers it has just launched to get going."""
+
 
 def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
     return {"step_id": step["id"], "tool": step["tool"], "args": step["args"], "ok": False,
@@ -101,10 +105,16 @@ class Scheduler:
         self._order = 0
         self._report: list[dict[str, Any]] = []
         self._launched = False
+        self._just_started: list[dict[str, Any]] = []
         self.ending = False
         """While outcomes are reported: the loop ends after them (nothing else can come)."""
         self._handed: dict[str, threading.Event] = {}
         """Tasks whose sender waits until they start (or cannot start yet)."""
+        self._starting = 0
+        self._starting_lock = threading.Lock()
+        self._all_started = threading.Event()
+        """Set while no launched worker is still on its way to its tool."""
+        self._all_started.set()
 
     # --- thread-safe inputs ---------------------------------------------------------------
 
@@ -130,6 +140,17 @@ class Scheduler:
         handed = threading.Event()
         self._events.put(("task", (task, handed)))
         handed.wait(wait)
+
+    def yield_to_starts(self) -> None:
+        """Wait (briefly) while tasks just launched are still getting to their tools.
+
+        For a busy thread of the same process (a streaming planner parsing chunks): with
+        one GIL, every chunk it parses while a fan-out of ready tasks is being started
+        delays those tasks, which are on the DAG's critical path; the plan's next chunk
+        can wait a fraction of a millisecond.
+        """
+        if not self._all_started.is_set():
+            self._all_started.wait(_START_WAIT)
 
     def close(self, error: BaseException | None = None) -> None:
         """No more tasks will arrive; with ``error``, start nothing new either."""
@@ -174,11 +195,17 @@ class Scheduler:
             while not self._events.empty():
                 self._handle(*self._events.get())
                 self._pump()
-            # Reported after the pump: the tasks an outcome made ready start first, then
-            # it is journaled (a journal write costs the loop about a millisecond).
-            if self._launched and self._report:
-                time.sleep(0)  # let the workers just started take the GIL first
-            self._launched = False
+            # Reported after the pump: the tasks an outcome made ready start first (the
+            # loop waits until their workers are under way: a fan-out of ready tasks is
+            # the DAG's critical path), then events go out and outcomes are journaled (a
+            # journal write costs the loop about a millisecond).
+            if self._launched:
+                self._all_started.wait(_START_WAIT)
+                self._launched = False
+                if self.on_start:
+                    for action in self._just_started:
+                        self.on_start(action)
+                self._just_started.clear()
             self.ending = self.closed and not self.running and not self._queued
             while self._report and self.on_outcome:
                 self.on_outcome(self._report.pop(0))
@@ -262,7 +289,6 @@ class Scheduler:
     def _pump(self) -> None:
         if self.error is not None:
             self._queued.clear()  # the plan failed: finish what runs, start nothing new
-        started = []
         while not self.held and self._queued and len(self.running) < self.max_concurrency:
             sid, action = self._queued.popleft()
             if sid in self.outcomes:
@@ -274,17 +300,21 @@ class Scheduler:
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
+            with self._starting_lock:
+                self._starting += 1
+                self._all_started.clear()
             spawn(partial(context.run, self._work, action, self._handed.pop(sid, None)),
                   name="task")
-            started.append(action)
+            self._just_started.append(action)  # on_start once the workers are under way
         for handed in self._handed.values():  # waiting on dependencies, a slot or a person
             handed.set()
         self._handed.clear()
-        if self.on_start:  # after every launch: the workers get going first
-            for action in started:
-                self.on_start(action)
 
     def _work(self, action: dict[str, Any], handed: threading.Event | None = None) -> None:
+        with self._starting_lock:
+            self._starting -= 1
+            if not self._starting:
+                self._all_started.set()
         if handed is not None:
             handed.set()
         try:
