@@ -1,12 +1,17 @@
 """The task scheduler of the LLM Compiler: no barriers, no polling.
 
-Everything the scheduler learns arrives as an event on one queue: a task from the
-planner's stream, the end of the plan, a finished tool call, a journal write coming back.
-The loop blocks on that queue (no sleep, no poll) and each event starts exactly the
-tasks it made ready, so a task starts when ITS dependencies are done, not when a wave or
-superstep is. Tools run in reused daemon workers, at most ``max_concurrency`` at once;
-a failed or timed-out task fails only the tasks that depend on it, each with a reason.
-Durability is the journal's job (``journal.Journal``), fed through ``on_outcome``.
+A task starts when ITS dependencies are done, not when a wave or superstep is, and the
+thread that learns something starts what it made ready, there and then: the worker whose
+tool just finished starts the tasks that were waiting on it (and runs one of them itself,
+so a chain of tasks hands over from one to the next without any thread waking up), and a
+streaming planner's thread starts each task it hands over whose dependencies are done.
+The scheduler's state is guarded by one lock; the loop (the node's thread) blocks on a
+queue (no sleep, no poll) for what only it does: tasks of a whole plan, the end of the
+plan, deadlines, and the bookkeeping after a start or a finish (``on_start`` and
+``on_outcome``, where the events go out and the journal writes). Tools run in reused
+daemon workers, at most ``max_concurrency`` at once; a failed or timed-out task fails only
+the tasks that depend on it, each with a reason. Durability is the journal's job
+(``journal.Journal``), fed through ``on_outcome``.
 
 With a ``timeout``, the scheduler gives up on a task itself: the loop's blocking wait
 ends at the nearest deadline (still no polling), so a worker can run its tool directly
@@ -33,13 +38,9 @@ __all__ = ["Prepared", "Scheduler"]
 Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 """What to do with a ready task: run this action, hold it for a person, or fail it."""
 
-
-_HAND_OVER_WHILE_FEWER = 4
-"""A streaming planner waits for each task to start only while fewer than this run."""
-
 _START_WAIT = 0.01
 """Longest the loop (and a streaming planner, see :meth:`Scheduler.yield_to_starts`)
-waits for the workers it has just launched to get going."""
+waits for the workers just launched to get going."""
 
 
 def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
@@ -51,14 +52,15 @@ class Scheduler:
     """Run a DAG of tasks that may still be arriving, each as soon as it can run.
 
     Args:
-        prepare: ``(task, outcomes) -> Prepared``, in the loop thread, once per task when
-            its dependencies are done: resolves references and decides run/gate/fail.
+        prepare: ``(task, outcomes) -> Prepared``, once per task when its dependencies are
+            done, in whichever thread learnt that (the loop, the planner's, a worker's),
+            under the scheduler's lock: resolves references and decides run/gate/fail.
         execute: ``action -> outcome``, in a worker thread: runs the tool (must not
             raise; an exception still only fails its own task).
         max_concurrency: Most actions running at once.
         finished: Outcomes known before the run (earlier rounds, a replayed journal).
         on_outcome: Called in the loop thread with each new outcome, in finishing order.
-        on_start: Called in the loop thread with each action just handed to a worker.
+        on_start: Called in the loop thread with each action started, before its outcome.
         held: Start no task until :meth:`release`.
         timeout: Seconds after which a running task is given up on: its outcome is
             ``expired(action)`` and whatever its worker returns later is dropped (the
@@ -96,6 +98,10 @@ class Scheduler:
         self.running: set[str] = set()
         self.closed = False
         self.error: BaseException | None = None
+        self.ending = False
+        """While outcomes are reported: the loop ends after them (nothing else can come)."""
+        self._lock = threading.Lock()
+        """Guards everything above and below: any thread may move the DAG forward."""
         self._queued: deque[tuple[str, dict[str, Any]]] = deque()
         self._missing: dict[str, set[str]] = {}
         self._dependents: defaultdict[str, list[str]] = defaultdict(list)
@@ -104,45 +110,32 @@ class Scheduler:
         """(when, order, kind, payload): a running task's deadline, or a ``call_later``."""
         self._order = 0
         self._report: list[dict[str, Any]] = []
-        self._launched = False
-        self._just_started: list[dict[str, Any]] = []
-        self.ending = False
-        """While outcomes are reported: the loop ends after them (nothing else can come)."""
-        self._handed: dict[str, threading.Event] = {}
-        """Tasks whose sender waits until they start (or cannot start yet)."""
+        """New outcomes for ``on_outcome``, in finishing order."""
+        self._started: list[dict[str, Any]] = []
+        """Actions started since the loop last reported, for ``on_start``."""
         self._starting = 0
         self._starting_lock = threading.Lock()
         self._all_started = threading.Event()
         """Set while no launched worker is still on its way to its tool."""
         self._all_started.set()
 
-    # --- thread-safe inputs ---------------------------------------------------------------
+    # --- inputs, from any thread ------------------------------------------------------------
 
     def add(self, task: Mapping[str, Any]) -> None:
-        """A task arrived (from any thread); it starts once its dependencies are done."""
+        """A task arrived; the loop takes it, and it starts once its dependencies are done."""
         self._events.put(("task", task))
 
-    def hand_over(self, task: Mapping[str, Any], wait: float | None = 0.05) -> None:
-        """:meth:`add` from a busy thread (a streaming planner), then, while no task is
-        running yet, wait until this one has started in its worker or was found not ready
-        to start (at most ``wait``).
+    def hand_over(self, task: Mapping[str, Any], wait: float | None = _START_WAIT) -> None:
+        """Take a task from a busy thread (a streaming planner) and start it from there if
+        its dependencies are done, then let its worker get going (at most ``wait``)."""
+        with self._lock:
+            self._accept(task)
+            self._pump()
+        self._wake()
+        self.yield_to_starts(wait)
 
-        NOTE: with one GIL, a thread that keeps computing (parsing the planner's stream)
-        holds it until the interpreter's switch interval (5 ms) takes it away: the loop,
-        then the worker, each waited that long to get going, so a ready task started 8-15
-        ms after it was planned. Waiting here hands the GIL over at once, hop by hop.
-        """
-        if len(self.running) >= _HAND_OVER_WHILE_FEWER:  # a read of the loop's set: a hint
-            # Many tasks run already: the planner keeps streaming (on a fan-out, waiting
-            # at every task stretched its stream by ~1.5 ms a task).
-            self.add(task)
-            return
-        handed = threading.Event()
-        self._events.put(("task", (task, handed)))
-        handed.wait(wait)
-
-    def yield_to_starts(self) -> None:
-        """Wait (briefly) while tasks just launched are still getting to their tools.
+    def yield_to_starts(self, wait: float | None = _START_WAIT) -> None:
+        """Wait (at most ``wait``) while tasks just launched are still getting to their tools.
 
         For a busy thread of the same process (a streaming planner parsing chunks): with
         one GIL, every chunk it parses while a fan-out of ready tasks is being started
@@ -150,35 +143,46 @@ class Scheduler:
         can wait a fraction of a millisecond.
         """
         if not self._all_started.is_set():
-            self._all_started.wait(_START_WAIT)
+            self._all_started.wait(wait)
 
     def close(self, error: BaseException | None = None) -> None:
         """No more tasks will arrive; with ``error``, start nothing new either."""
         self._events.put(("close", error))
 
     def release(self) -> None:
-        """Let ready tasks start (call in the loop thread, e.g. from ``call_soon``)."""
-        self.held = False
+        """Let ready tasks start (e.g. from ``call_soon``, once the journal is read back)."""
+        with self._lock:
+            self.held = False
+            self._pump()
+        self._wake()
+
+    def restore(self, outcomes: list[dict[str, Any]]) -> None:
+        """Take outcomes a crashed attempt already had (no ``on_outcome`` for them)."""
+        with self._lock:
+            for outcome in outcomes:
+                self._finish(outcome, journal=False)
+            self._pump()
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the loop thread (for callbacks of futures)."""
         self._events.put(("call", fn))
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> None:
-        """Run ``fn`` in the loop thread after ``delay`` seconds (call in the loop thread),
-        if the loop still runs then."""
-        self._timer(time.monotonic() + delay, "call", fn)
+        """Run ``fn`` in the loop thread after ``delay`` seconds, if the loop still runs
+        (call in the loop thread: its wait is worked out again before it blocks)."""
+        with self._lock:
+            self._timer(time.monotonic() + delay, "call", fn)
 
-    def _timer(self, when: float, kind: str, payload: Any) -> None:
-        self._order += 1
-        heapq.heappush(self._timers, (when, self._order, kind, payload))
+    def blocked(self) -> list[str]:
+        """Tasks with no outcome that are not held for a person: they wait on one."""
+        with self._lock:
+            return [sid for sid in self.steps
+                    if sid not in self.outcomes and sid not in self.gated]
+
+    def _wake(self) -> None:
+        self._events.put(("wake", None))
 
     # --- the loop ---------------------------------------------------------------------------
-
-    def restore(self, outcomes: list[dict[str, Any]]) -> None:
-        """Take outcomes a crashed attempt already had (loop thread, or before ``run``)."""
-        for outcome in outcomes:
-            self._finish(outcome, journal=False)
 
     def run(self) -> None:
         """Block until the plan is closed and nothing runs or waits for a free slot.
@@ -186,41 +190,70 @@ class Scheduler:
         Tasks held for a person (``gated``) and the tasks that depend on them stay
         unfinished; ``run`` may be called again after more events.
         """
-        while not (self.closed and not self.running and not self._queued):
-            self._handle(*self._next())  # blocks until an event or a deadline: no polling
-            self._expire()
-            self._pump()
+        while True:
+            with self._lock:
+                if self.closed and not self.running and not self._queued:
+                    break
+                due = self._timers[0][0] if self._timers else None
+            self._handle(*self._next(due))  # blocks until an event or a deadline: no polling
             # Everything that has already arrived is taken before anything is reported,
             # so a burst of finished tasks goes to the journal as one write.
             while not self._events.empty():
                 self._handle(*self._events.get())
-                self._pump()
-            # Reported after the pump: the tasks an outcome made ready start first (the
-            # loop waits until their workers are under way: a fan-out of ready tasks is
-            # the DAG's critical path), then events go out and outcomes are journaled (a
-            # journal write costs the loop about a millisecond).
-            if self._launched:
-                self._all_started.wait(_START_WAIT)
-                self._launched = False
-                if self.on_start:
-                    for action in self._just_started:
-                        self.on_start(action)
-                self._just_started.clear()
-            self.ending = self.closed and not self.running and not self._queued
-            while self._report and self.on_outcome:
-                self.on_outcome(self._report.pop(0))
+            self._report_out()
+        self._report_out()  # the last worker may have finished after the last report
 
-    def _next(self) -> tuple[str, Any]:
-        if not self._timers:
+    def _next(self, due: float | None) -> tuple[str, Any]:
+        if due is None:
             return self._events.get()
         try:
-            return self._events.get(timeout=max(0.0, self._timers[0][0] - time.monotonic()))
+            return self._events.get(timeout=max(0.0, due - time.monotonic()))
         except queue.Empty:
             return "timer", None
 
-    def _expire(self) -> None:
-        """Give up on tasks past their deadline and run the timers that are due."""
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "call":
+            payload()
+        with self._lock:
+            if kind == "task":
+                self._accept(payload)
+            elif kind == "close":
+                self.closed = True
+                if payload is not None:
+                    self.error = payload
+            calls = self._expire()
+            self._pump()
+        for call in calls:
+            call()
+
+    def _report_out(self) -> None:
+        """Send the starts and outcomes out: after the tasks they made ready have started
+        (waiting until their workers are under way: a fan-out of ready tasks is on the
+        DAG's critical path), since events and journal writes (about a millisecond of
+        the GIL each) can wait."""
+        if not self._all_started.is_set():
+            self._all_started.wait(_START_WAIT)
+        with self._lock:
+            started, self._started = self._started, []
+            report, self._report = self._report, []
+            self.ending = self.closed and not self.running and not self._queued
+        if self.on_start:
+            for action in started:
+                self.on_start(action)
+        if self.on_outcome:
+            for outcome in report:
+                self.on_outcome(outcome)
+
+    # --- under the lock ---------------------------------------------------------------------
+
+    def _timer(self, when: float, kind: str, payload: Any) -> None:
+        self._order += 1
+        heapq.heappush(self._timers, (when, self._order, kind, payload))
+
+    def _expire(self) -> list[Callable[[], None]]:
+        """Give up on tasks past their deadline; return the ``call_later`` calls now due."""
         now = time.monotonic()
+        calls = []
         while self._timers:
             when, _, kind, payload = self._timers[0]
             finished = kind == "task" and payload[0] not in self.running
@@ -228,34 +261,13 @@ class Scheduler:
                 break
             heapq.heappop(self._timers)
             if kind == "call":
-                payload()
+                calls.append(payload)
             elif not finished:
                 sid, action = payload
                 assert self.expired is not None
                 self.running.discard(sid)
                 self._finish(self.expired(action))
-
-    def _handle(self, kind: str, payload: Any) -> None:
-        if kind == "task":
-            if isinstance(payload, tuple):  # hand_over: told when it starts, or cannot yet
-                payload, handed = payload
-                self._handed[payload["id"]] = handed
-            self._accept(payload)
-        elif kind == "done":
-            if payload["step_id"] in self.running:  # not given up on already
-                self.running.discard(payload["step_id"])
-                self._finish(payload)
-        elif kind == "close":
-            self.closed = True
-            if payload is not None:
-                self.error = payload
-                self._queued.clear()
-        elif kind == "call":
-            payload()
-
-    def blocked(self) -> list[str]:
-        """Tasks with no outcome that are not held for a person: they wait on one."""
-        return [sid for sid in self.steps if sid not in self.outcomes and sid not in self.gated]
+        return calls
 
     def _accept(self, task: Mapping[str, Any]) -> None:
         sid = task["id"]
@@ -286,7 +298,8 @@ class Scheduler:
         else:
             self._finish(payload)
 
-    def _pump(self) -> None:
+    def _take(self) -> dict[str, Any] | None:
+        """The next queued action, marked started, if one may start now."""
         if self.error is not None:
             self._queued.clear()  # the plan failed: finish what runs, start nothing new
         while not self.held and self._queued and len(self.running) < self.max_concurrency:
@@ -294,36 +307,22 @@ class Scheduler:
             if sid in self.outcomes:
                 continue  # read back from the journal while it waited
             self.running.add(sid)
-            self._launched = True
             if self.timeout is not None:
                 self._timer(time.monotonic() + self.timeout, "task", (sid, action))
-            # Each worker gets its own copy of the node's context (run config, stream
-            # writer): one Context object cannot be entered by two threads at once.
-            context = contextvars.copy_context()
+            self._started.append(action)
+            return action
+        return None
+
+    def _pump(self) -> None:
+        """Start every queued action that may start, each in a worker of its own."""
+        while (action := self._take()) is not None:
             with self._starting_lock:
                 self._starting += 1
                 self._all_started.clear()
-            spawn(partial(context.run, self._work, action, self._handed.pop(sid, None)),
-                  name="task")
-            self._just_started.append(action)  # on_start once the workers are under way
-        for handed in self._handed.values():  # waiting on dependencies, a slot or a person
-            handed.set()
-        self._handed.clear()
-
-    def _work(self, action: dict[str, Any], handed: threading.Event | None = None) -> None:
-        with self._starting_lock:
-            self._starting -= 1
-            if not self._starting:
-                self._all_started.set()
-        if handed is not None:
-            handed.set()
-        try:
-            outcome = self.execute(action)
-        except Exception as err:  # noqa: BLE001 - a broken tool fails its task, not the run
-            outcome = {"step_id": action["step_id"], "tool": action["tool"],
-                       "args": action["args"], "ok": False,
-                       "error": f"{type(err).__name__}: {err}"}
-        self._events.put(("done", outcome))
+            # Each worker gets its own copy of the node's context (run config, stream
+            # writer): one Context object cannot be entered by two threads at once.
+            context = contextvars.copy_context()
+            spawn(partial(context.run, self._work, action), name="task")
 
     def _finish(self, outcome: dict[str, Any], *, journal: bool = True) -> None:
         work = [(outcome, journal)]
@@ -350,3 +349,31 @@ class Scheduler:
                     if not missing:
                         del self._missing[dependent]
                         self._ready(dependent)
+
+    # --- the workers ------------------------------------------------------------------------
+
+    def _work(self, action: dict[str, Any]) -> None:
+        """Run ``action``, start what its outcome made ready, and run one of those too."""
+        with self._starting_lock:
+            self._starting -= 1
+            if not self._starting:
+                self._all_started.set()
+        next_action: dict[str, Any] | None = action
+        while next_action is not None:
+            outcome = self._execute(next_action)
+            with self._lock:
+                next_action = None
+                if outcome["step_id"] in self.running:  # not given up on already
+                    self.running.discard(outcome["step_id"])
+                    self._finish(outcome)
+                    next_action = self._take()  # this thread is running already: no wake-up
+                    self._pump()
+            self._wake()  # the loop reports the outcome (and ends after the last one)
+
+    def _execute(self, action: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.execute(action)
+        except Exception as err:  # noqa: BLE001 - a broken tool fails its task, not the run
+            return {"step_id": action["step_id"], "tool": action["tool"],
+                    "args": action["args"], "ok": False,
+                    "error": f"{type(err).__name__}: {err}"}

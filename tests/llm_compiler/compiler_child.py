@@ -23,6 +23,7 @@ import random
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections import Counter
 from pathlib import Path
@@ -70,6 +71,10 @@ def _work_tool(workdir: Path, order: list[str] | None) -> Any:
         _log(workdir, f"start {label}")
         if order and label in order and order.index(label) > 0:
             done[order[order.index(label) - 1]].wait(30)
+        if order:
+            # A worker that finishes a task starts its dependents itself, without waiting
+            # for the journal: tasks this quick would all be done before the kill.
+            time.sleep(0.02)
         _log(workdir, f"end {label}")
         if label in done:
             done[label].set()

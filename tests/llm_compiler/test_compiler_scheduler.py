@@ -303,15 +303,15 @@ def test_a_plan_longer_than_the_limit_is_cut_not_refused():
 
 
 def test_a_handed_over_task_has_started_when_hand_over_returns():
-    # A streaming planner hands each task over and waits for it to start (or to be found
-    # not ready), so the GIL passes to the loop and the worker at once.
+    # A streaming planner hands each task over and starts it from its own thread when it
+    # is ready, then lets its worker get going, so the GIL passes to the worker at once.
     release = threading.Event()
     entered: list[str] = []
 
     class Recording(Scheduler):
-        def _work(self, action, handed=None):
+        def _work(self, action):
             entered.append(action["step_id"])
-            super()._work(action, handed)
+            super()._work(action)
 
     sched = Recording(
         prepare=lambda step, outcomes: ("run", {"step_id": step["id"], "tool": "x",
@@ -371,3 +371,35 @@ def test_a_task_past_its_deadline_is_given_up_and_its_slot_freed_while_it_still_
     with pytest.raises(ValueError, match="expired"):
         Scheduler(prepare=lambda s, o: ("fail", {}), execute=execute, max_concurrency=1,
                   timeout=1.0)
+
+
+def test_a_finished_task_starts_its_dependents_itself_while_the_loop_is_busy():
+    # The worker whose tool finished starts what waited on it and runs one of those itself:
+    # the DAG goes on while the loop is busy (here reporting x, as with a journal write),
+    # and no thread has to wake up between two tasks of a chain.
+    x_reported, b_started = threading.Event(), threading.Event()
+    ran_on: dict[str, int] = {}
+
+    def execute(action):
+        ran_on[action["step_id"]] = threading.get_ident()
+        if action["step_id"] == "a":
+            assert x_reported.wait(WAIT)  # a finishes while the loop is busy with x
+        if action["step_id"] == "b":
+            b_started.set()
+        return {"step_id": action["step_id"], "tool": "x", "args": {}, "ok": True,
+                "output": ""}
+
+    def on_outcome(outcome):
+        if outcome["step_id"] == "x":
+            x_reported.set()
+            assert b_started.wait(WAIT), "b waited for the loop"
+
+    sched = Scheduler(prepare=lambda step, outcomes: ("run", {
+        "step_id": step["id"], "tool": step["tool"], "args": step["args"]}),
+        execute=execute, max_concurrency=4, on_outcome=on_outcome)
+    for sid, deps in (("x", []), ("a", []), ("b", ["a"]), ("c", ["b"])):
+        sched.add({"id": sid, "tool": "x", "args": {}, "depends_on": deps})
+    sched.close()
+    sched.run()
+    assert set(sched.new) == {"x", "a", "b", "c"}
+    assert ran_on["a"] == ran_on["b"] == ran_on["c"]
