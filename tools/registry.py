@@ -146,6 +146,19 @@ class Toolbox:
                 raise ValueError(f"extra tool registered as {name!r} is named {tool.name!r}")
             self._tools[name] = tool
             self._risks[name] = Risk(risk)
+        # Worked out once per toolbox (its tools do not change): every tool call asks for
+        # the argument names, and LangChain builds a tool's call schema anew each time.
+        self._described: str | None = None
+        self._fields: dict[str, tuple[frozenset[str], bool]] = {}
+
+    def _call_fields(self, name: str, tool: BaseTool) -> tuple[frozenset[str], bool]:
+        """The model-visible argument names of ``name``, and whether it takes a key."""
+        found = self._fields.get(name)
+        if found is None:
+            found = self._fields[name] = (
+                frozenset(_schema_fields(tool.tool_call_schema)),
+                IDEMPOTENCY_KEY in _schema_fields(tool.args_schema))
+        return found
 
     def extended(self, extra_tools: Mapping[str, tuple[BaseTool, Risk]]) -> Toolbox:
         """Return a copy of this toolbox with ``extra_tools`` added (built-ins are shared).
@@ -194,13 +207,15 @@ class Toolbox:
 
     def describe(self) -> str:
         """Describe every tool on one line, for a planner prompt."""
-        lines = []
-        for name, tool in self._tools.items():
-            summary = _summary(tool.description or "")
-            lines.append(
-                f"- {name} ({self.risk(name).value}): {summary}; args: {_brief_args(tool)}"
-            )
-        return "\n".join(lines)
+        if self._described is None:
+            lines = []
+            for name, tool in self._tools.items():
+                summary = _summary(tool.description or "")
+                lines.append(
+                    f"- {name} ({self.risk(name).value}): {summary}; args: {_brief_args(tool)}"
+                )
+            self._described = "\n".join(lines)
+        return self._described
 
     def validate_args(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Check ``args`` against the tool's schema and return the cleaned arguments.
@@ -219,7 +234,7 @@ class Toolbox:
                 f"arguments for {name} must be an object, not {type(args).__name__}; "
                 f"expected {_brief_args(tool)}"
             )
-        visible = set(_schema_fields(tool.tool_call_schema))
+        visible = self._call_fields(name, tool)[0]
         given = {k: v for k, v in args.items() if k in visible}
         schema = tool.args_schema
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
@@ -267,43 +282,50 @@ class Toolbox:
         """
         tool = self.get(name)
         call = self.validate_args(name, args)
-        if idempotency_key is not None and IDEMPOTENCY_KEY in _schema_fields(tool.args_schema):
+        if idempotency_key is not None and self._call_fields(name, tool)[1]:
             call[IDEMPOTENCY_KEY] = idempotency_key
 
-        future: Future[Any] = Future()
-        # copy_context: callbacks and tracing set by the caller follow into the worker.
-        context = contextvars.copy_context()
-
-        def work() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(context.run(tool.invoke, call))
-            except BaseException as exc:  # even SystemExit: it belongs to the caller
-                future.set_exception(exc)
-
-        if timeout is None:
-            work()
-        else:
-            # A daemon worker rather than a ThreadPoolExecutor: a tool that hangs past its
-            # timeout cannot be killed, and must not keep the process alive at exit.
-            spawn(work, name)
         try:
-            result = future.result(timeout=timeout)
-        except TimeoutError:
-            # Still running: our deadline. Done: the tool itself raised a TimeoutError
-            # (say, an SMTP socket), which is a failure of the tool.
-            if not future.done():
-                raise ToolTimeout(f"{name} timed out after {timeout:g} seconds") from None
-            exc = future.exception()
-            if exc is None:  # it finished between the deadline and this look
-                result = future.result()
-            elif isinstance(exc, ToolError):
-                raise exc from None
-            else:
-                raise ToolFailed(f"{name} failed: {type(exc).__name__}: {exc}") from exc
+            result = tool.invoke(call) if timeout is None else _in_worker(
+                name, tool, call, timeout)
         except ToolError:
             raise
         except (Exception, SystemExit) as exc:
             raise ToolFailed(f"{name} failed: {type(exc).__name__}: {exc}") from exc
         return result if isinstance(result, str) else str(result)
+
+
+def _in_worker(name: str, tool: BaseTool, call: dict[str, Any], timeout: float) -> Any:
+    """Run ``tool`` in a worker thread and wait at most ``timeout`` seconds for it.
+
+    Raises:
+        ToolTimeout: The tool is still running after ``timeout`` seconds.
+    """
+    future: Future[Any] = Future()
+    # copy_context: callbacks and tracing set by the caller follow into the worker.
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(context.run(tool.invoke, call))
+        except BaseException as exc:  # even SystemExit: it belongs to the caller
+            future.set_exception(exc)
+
+    # A daemon worker rather than a ThreadPoolExecutor: a tool that hangs past its
+    # timeout cannot be killed, and must not keep the process alive at exit.
+    spawn(work, name)
+    try:
+        return future.result(timeout=timeout)
+    except TimeoutError:
+        # Still running: our deadline. Done: the tool itself raised a TimeoutError
+        # (say, an SMTP socket), which is a failure of the tool.
+        if not future.done():
+            raise ToolTimeout(f"{name} timed out after {timeout:g} seconds") from None
+        exc = future.exception()
+        if exc is None:  # it finished between the deadline and this look
+            return future.result()
+        if isinstance(exc, ToolError):
+            raise exc from None
+        raise ToolFailed(f"{name} failed: {type(exc).__name__}: {exc}") from exc
