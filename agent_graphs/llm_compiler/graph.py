@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import asdict
 from functools import lru_cache, partial
 from typing import Any, Literal, get_args
 
@@ -50,6 +49,7 @@ from agent_graphs.llm_compiler.state import (
 )
 from agent_graphs.models import chat_model
 from agent_graphs.plans import plan_schema, resolve_args
+from agent_graphs.schemas import settings_update
 from agent_graphs.tooling import toolbox_for
 from tools import Risk, Toolbox, ToolError
 from tools.runner import spawn
@@ -124,7 +124,7 @@ def _line(step: Mapping[str, Any]) -> str:
 
 
 def _planner(
-    ctx: Context, box: Toolbox, state: State, sched: Scheduler, lines: dict[str, str]
+    ctx: Context, box: Toolbox, state: State, sched: Scheduler
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     cs = compiler_settings(ctx)
     results = state.get("results") or {}
@@ -148,17 +148,11 @@ def _planner(
                          done=(earlier - failed) | set(started), avoid=failed,
                          max_tasks=cs.compiler_max_tasks - len(started))
 
-    def planned(step: dict[str, Any]) -> None:
-        lines[step["id"]] = line = _line(step)  # said again by plan_created
-        emit("task_planned", summary=f"plan   {line}", level=1, task=step)
-
     def arrived(step: dict[str, Any]) -> None:
-        planned(step)
-        sched.add(step)
+        sched.add(step, announce=True)
 
     def streamed(step: dict[str, Any]) -> None:  # the rest of the plan is still coming
-        planned(step)
-        sched.hand_over(step)
+        sched.hand_over(step, announce=True)
 
     # NOTE: llama-cpp-python's server (the embedded ``local`` models) streams a forced
     # tool call as empty deltas (measured): its plans are asked for whole, at once.
@@ -187,11 +181,12 @@ def plan_and_schedule(
     fresh = state.get("planned_round", -1) < rnd
     if state["remaining_steps"] <= 4:
         return Command(goto="join", update={
-            **({} if state.get("settings") else {"settings": asdict(ctx)}),
+            **settings_update(state, ctx),
             "stop_reason": "the run's recursion limit is nearly used up"})
     decisions = state.get("approvals") or {}
     tokens = sum((state.get("usage") or {}).values())
     started: dict[str, float] = {}
+    said: dict[str, str] = {}
 
     def prepare(step: Mapping[str, Any], outcomes: Mapping[str, dict[str, Any]]) -> Prepared:
         if (decided := decisions.get(step["id"])) is not None:
@@ -229,6 +224,10 @@ def plan_and_schedule(
     def expired(action: dict[str, Any]) -> dict[str, Any]:
         return dict(actions.timed_out(ctx, action))  # type: ignore[arg-type]
 
+    def tell_planned(step: Mapping[str, Any]) -> None:  # after it started, if it could
+        said[step["id"]] = line = _line(step)  # said again by plan_created
+        emit("task_planned", summary=f"plan   {line}", level=1, task=dict(step))
+
     def finished(outcome: dict[str, Any]) -> None:
         sid = outcome["step_id"]
         took = f" in {time.monotonic() - started[sid]:.2f} s" if sid in started else ""
@@ -239,18 +238,18 @@ def plan_and_schedule(
 
     sched = Scheduler(prepare=prepare, execute=execute, finished=state.get("results"),
                       max_concurrency=cs.compiler_max_concurrency, on_outcome=finished,
-                      on_start=start, held=True, timeout=ctx.tool_timeout, expired=expired)
+                      on_accept=tell_planned, on_start=start, held=True,
+                      timeout=ctx.tool_timeout, expired=expired)
     # NOTE: @task results are stored by call position: the planner is always call 0 and
     # the journal reads back what a crashed attempt wrote before it writes anything new
     # (tasks wait for that). On a resume the planner's model call waits for the read-back
     # too: in a sync run it takes a few ms if nothing competes with it for the GIL, and a
     # streaming planner parsing chunks would stretch it many times over.
     token = uuid.uuid4().hex
-    said: dict[str, str] = {}
     read_back = threading.Event()
     planned: Any = None
     if fresh:
-        plan = partial(_planner, ctx, box, state, sched, said)
+        plan = partial(_planner, ctx, box, state, sched)
         if nothing_stored():
             # A first attempt: nothing to read back and no stored plan, so the model call
             # starts first, in its own thread, before any bookkeeping here (the @task
@@ -264,7 +263,7 @@ def plan_and_schedule(
         else:
             _LIVE[token] = partial(_after, read_back, plan)
         planned = planner_call({"token": token, "round": rnd})
-    update: dict[str, Any] = {} if state.get("settings") else {"settings": asdict(ctx)}
+    update: dict[str, Any] = settings_update(state, ctx)
     log = Journal(journal, sched.call_soon, sched.restore, sched.release,
                   call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
 

@@ -60,6 +60,9 @@ class Scheduler:
         max_concurrency: Most actions running at once.
         finished: Outcomes known before the run (earlier rounds, a replayed journal).
         on_outcome: Called in the loop thread with each new outcome, in finishing order.
+        on_accept: Called in the loop thread with each task added with ``announce``, in
+            the order they came, before any ``on_start`` of it (so after it started, when
+            it could: the task goes first, what is said about it after).
         on_start: Called in the loop thread with each action started, before its outcome.
         held: Start no task until :meth:`release`.
         timeout: Seconds after which a running task is given up on: its outcome is
@@ -76,6 +79,7 @@ class Scheduler:
         max_concurrency: int,
         finished: Mapping[str, dict[str, Any]] | None = None,
         on_outcome: Callable[[dict[str, Any]], None] | None = None,
+        on_accept: Callable[[Mapping[str, Any]], None] | None = None,
         on_start: Callable[[dict[str, Any]], None] | None = None,
         held: bool = False,
         timeout: float | None = None,
@@ -84,7 +88,7 @@ class Scheduler:
         if timeout is not None and expired is None:
             raise ValueError("a timeout needs expired(action) to say what a late task gives")
         self.prepare, self.execute = prepare, execute
-        self.on_start = on_start
+        self.on_start, self.on_accept = on_start, on_accept
         self.timeout, self.expired = timeout, expired
         self.held = held
         """While held, ready tasks wait (until the journal is read back)."""
@@ -113,6 +117,8 @@ class Scheduler:
         """New outcomes for ``on_outcome``, in finishing order."""
         self._started: list[dict[str, Any]] = []
         """Actions started since the loop last reported, for ``on_start``."""
+        self._accepted: list[Mapping[str, Any]] = []
+        """Tasks to announce since the loop last reported, for ``on_accept``."""
         self._starting = 0
         self._starting_lock = threading.Lock()
         self._all_started = threading.Event()
@@ -121,15 +127,19 @@ class Scheduler:
 
     # --- inputs, from any thread ------------------------------------------------------------
 
-    def add(self, task: Mapping[str, Any]) -> None:
-        """A task arrived; the loop takes it, and it starts once its dependencies are done."""
-        self._events.put(("task", task))
+    def add(self, task: Mapping[str, Any], *, announce: bool = False) -> None:
+        """A task arrived; the loop takes it, and it starts once its dependencies are done.
 
-    def hand_over(self, task: Mapping[str, Any], wait: float | None = _START_WAIT) -> None:
+        ``announce``: pass it to ``on_accept`` (a task the planner just wrote, not one
+        replayed from a stored plan)."""
+        self._events.put(("task", (task, announce)))
+
+    def hand_over(self, task: Mapping[str, Any], wait: float | None = _START_WAIT, *,
+                  announce: bool = False) -> None:
         """Take a task from a busy thread (a streaming planner) and start it from there if
         its dependencies are done, then let its worker get going (at most ``wait``)."""
         with self._lock:
-            self._accept(task)
+            self._accept(task, announce)
             self._pump()
         self._wake()
         self.yield_to_starts(wait)
@@ -216,7 +226,7 @@ class Scheduler:
             payload()
         with self._lock:
             if kind == "task":
-                self._accept(payload)
+                self._accept(*payload)
             elif kind == "close":
                 self.closed = True
                 if payload is not None:
@@ -234,9 +244,13 @@ class Scheduler:
         if not self._all_started.is_set():
             self._all_started.wait(_START_WAIT)
         with self._lock:
+            accepted, self._accepted = self._accepted, []
             started, self._started = self._started, []
             report, self._report = self._report, []
             self.ending = self.closed and not self.running and not self._queued
+        if self.on_accept:
+            for task in accepted:
+                self.on_accept(task)
         if self.on_start:
             for action in started:
                 self.on_start(action)
@@ -269,11 +283,13 @@ class Scheduler:
                 self._finish(self.expired(action))
         return calls
 
-    def _accept(self, task: Mapping[str, Any]) -> None:
+    def _accept(self, task: Mapping[str, Any], announce: bool = False) -> None:
         sid = task["id"]
         if sid in self.steps:
             return  # a plan replayed after its stream: already scheduled
         self.steps[sid] = task
+        if announce and self.on_accept:
+            self._accepted.append(task)
         if sid in self.outcomes:
             return  # finished in a crashed attempt (journal) or an earlier round
         failed = next((d for d in task["depends_on"]

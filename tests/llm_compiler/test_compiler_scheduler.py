@@ -403,3 +403,27 @@ def test_a_finished_task_starts_its_dependents_itself_while_the_loop_is_busy():
     sched.run()
     assert set(sched.new) == {"x", "a", "b", "c"}
     assert ran_on["a"] == ran_on["b"] == ran_on["c"]
+
+
+def test_announced_tasks_are_told_in_order_and_before_they_are_said_to_start():
+    said: list[tuple[str, str]] = []
+    sched = Scheduler(
+        prepare=lambda step, outcomes: ("run", {"step_id": step["id"], "tool": "x",
+                                                "args": {}}),
+        execute=lambda action: {"step_id": action["step_id"], "tool": "x", "args": {},
+                                "ok": True, "output": ""},
+        max_concurrency=4, on_accept=lambda task: said.append(("planned", task["id"])),
+        on_start=lambda action: said.append(("started", action["step_id"])))
+    planner = threading.Thread(target=lambda: [
+        sched.hand_over({"id": "a", "tool": "x", "args": {}, "depends_on": []}, announce=True),
+        sched.hand_over({"id": "b", "tool": "x", "args": {}, "depends_on": ["a"]},
+                        announce=True),
+        sched.add({"id": "c", "tool": "x", "args": {}, "depends_on": []}),  # replayed
+        sched.close()])
+    planner.start()
+    sched.run()
+    planner.join()
+    assert [sid for kind, sid in said if kind == "planned"] == ["a", "b"]
+    for sid in "ab":
+        assert said.index(("planned", sid)) < said.index(("started", sid))
+    assert ("started", "c") in said
