@@ -38,6 +38,10 @@ __all__ = ["Prepared", "Scheduler"]
 Prepared = tuple[Literal["run", "gate", "fail"], dict[str, Any]]
 """What to do with a ready task: run this action, hold it for a person, or fail it."""
 
+_HAND_OVER_WHILE_FEWER = 4
+"""A streaming planner waits for a task it started to get going only while at most this
+many run."""
+
 _START_WAIT = 0.01
 """Longest the loop (and a streaming planner, see :meth:`Scheduler.yield_to_starts`)
 waits for the workers just launched to get going."""
@@ -120,10 +124,14 @@ class Scheduler:
         self._accepted: list[Mapping[str, Any]] = []
         """Tasks to announce since the loop last reported, for ``on_accept``."""
         self._starting = 0
+        self._starting_elsewhere = 0
         self._starting_lock = threading.Lock()
         self._all_started = threading.Event()
         """Set while no launched worker is still on its way to its tool."""
         self._all_started.set()
+        self._others_started = threading.Event()
+        """The same for the workers launched by other threads than a streaming planner's."""
+        self._others_started.set()
 
     # --- inputs, from any thread ------------------------------------------------------------
 
@@ -137,23 +145,29 @@ class Scheduler:
     def hand_over(self, task: Mapping[str, Any], wait: float | None = _START_WAIT, *,
                   announce: bool = False) -> None:
         """Take a task from a busy thread (a streaming planner) and start it from there if
-        its dependencies are done, then let its worker get going (at most ``wait``)."""
+        its dependencies are done; while few tasks run, let its worker get going (at most
+        ``wait``): the first tasks are the ones a run waits for. Once a few run, the
+        planner streams on: on a wide plan, waiting for every worker stretched the plan
+        itself (a planner at 50 µs a token: 200 tasks planned in 0.44 s instead of 0.1)."""
         with self._lock:
             self._accept(task, announce)
-            self._pump()
+            self._pump(elsewhere=False)
+            few = len(self.running) <= _HAND_OVER_WHILE_FEWER
         self._wake()
-        self.yield_to_starts(wait)
+        if few and not self._all_started.is_set():
+            self._all_started.wait(wait)
 
     def yield_to_starts(self, wait: float | None = _START_WAIT) -> None:
-        """Wait (at most ``wait``) while tasks just launched are still getting to their tools.
+        """Wait (at most ``wait``) while tasks that another thread just launched (a fan-out
+        a finished task made ready) are still getting to their tools.
 
         For a busy thread of the same process (a streaming planner parsing chunks): with
         one GIL, every chunk it parses while a fan-out of ready tasks is being started
         delays those tasks, which are on the DAG's critical path; the plan's next chunk
         can wait a fraction of a millisecond.
         """
-        if not self._all_started.is_set():
-            self._all_started.wait(wait)
+        if not self._others_started.is_set():
+            self._others_started.wait(wait)
 
     def close(self, error: BaseException | None = None) -> None:
         """No more tasks will arrive; with ``error``, start nothing new either."""
@@ -329,16 +343,22 @@ class Scheduler:
             return action
         return None
 
-    def _pump(self) -> None:
-        """Start every queued action that may start, each in a worker of its own."""
+    def _pump(self, *, elsewhere: bool = True) -> None:
+        """Start every queued action that may start, each in a worker of its own.
+
+        ``elsewhere``: launched by another thread than a streaming planner's (see
+        :meth:`yield_to_starts`)."""
         while (action := self._take()) is not None:
             with self._starting_lock:
                 self._starting += 1
                 self._all_started.clear()
+                if elsewhere:
+                    self._starting_elsewhere += 1
+                    self._others_started.clear()
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
-            spawn(partial(context.run, self._work, action), name="task")
+            spawn(partial(context.run, self._work, action, elsewhere), name="task")
 
     def _finish(self, outcome: dict[str, Any], *, journal: bool = True) -> None:
         work = [(outcome, journal)]
@@ -368,12 +388,16 @@ class Scheduler:
 
     # --- the workers ------------------------------------------------------------------------
 
-    def _work(self, action: dict[str, Any]) -> None:
+    def _work(self, action: dict[str, Any], elsewhere: bool = True) -> None:
         """Run ``action``, start what its outcome made ready, and run one of those too."""
         with self._starting_lock:
             self._starting -= 1
             if not self._starting:
                 self._all_started.set()
+            if elsewhere:
+                self._starting_elsewhere -= 1
+                if not self._starting_elsewhere:
+                    self._others_started.set()
         next_action: dict[str, Any] | None = action
         while next_action is not None:
             outcome = self._execute(next_action)

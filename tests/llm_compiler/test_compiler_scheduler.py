@@ -309,9 +309,9 @@ def test_a_handed_over_task_has_started_when_hand_over_returns():
     entered: list[str] = []
 
     class Recording(Scheduler):
-        def _work(self, action):
+        def _work(self, action, elsewhere=True):
             entered.append(action["step_id"])
-            super()._work(action)
+            super()._work(action, elsewhere)
 
     sched = Recording(
         prepare=lambda step, outcomes: ("run", {"step_id": step["id"], "tool": "x",
