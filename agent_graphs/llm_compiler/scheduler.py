@@ -96,6 +96,9 @@ class Scheduler:
         self.timeout, self.expired = timeout, expired
         self.held = held
         """While held, ready tasks wait (until the journal is read back)."""
+        self._released = threading.Event()
+        if not held:
+            self._released.set()
         self.max_concurrency = max(1, max_concurrency)
         self.on_outcome = on_outcome
         self.steps: dict[str, Mapping[str, Any]] = {}
@@ -153,8 +156,13 @@ class Scheduler:
             self._accept(task, announce)
             self._pump(elsewhere=False)
             few = len(self.running) <= _HAND_OVER_WHILE_FEWER
+            held = self.held and bool(self._queued)
         self._wake()
-        if few and not self._all_started.is_set():
+        if held:
+            # The node is still setting up (reading the journal back): it needs the GIL
+            # that a planner parsing its stream would keep for up to 5 ms at a time.
+            self._released.wait(wait)
+        elif few and not self._all_started.is_set():
             self._all_started.wait(wait)
 
     def yield_to_starts(self, wait: float | None = _START_WAIT) -> None:
@@ -178,6 +186,7 @@ class Scheduler:
         with self._lock:
             self.held = False
             self._pump()
+        self._released.set()
         self._wake()
 
     def restore(self, outcomes: list[dict[str, Any]]) -> None:
