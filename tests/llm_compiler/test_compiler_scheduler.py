@@ -427,3 +427,25 @@ def test_announced_tasks_are_told_in_order_and_before_they_are_said_to_start():
     for sid in "ab":
         assert said.index(("planned", sid)) < said.index(("started", sid))
     assert ("started", "c") in said
+
+
+def test_a_task_handed_over_while_held_waits_for_the_release_not_for_the_planner():
+    # While the node reads the journal back, a task the planner hands over cannot start:
+    # the planner waits for the release (out of the node's way) instead of parsing on.
+    sched = Scheduler(
+        prepare=lambda step, outcomes: ("run", {"step_id": step["id"], "tool": "x",
+                                                "args": {}}),
+        execute=lambda action: {"step_id": action["step_id"], "tool": "x", "args": {},
+                                "ok": True, "output": ""},
+        max_concurrency=4, held=True)
+    returned = threading.Event()
+    planner = threading.Thread(target=lambda: (sched.hand_over(
+        {"id": "a", "tool": "x", "args": {}, "depends_on": []}, wait=None), returned.set()))
+    planner.start()
+    assert not returned.wait(0.2)  # held: still waiting
+    sched.release()
+    assert returned.wait(WAIT)
+    planner.join()
+    sched.close()
+    sched.run()
+    assert set(sched.new) == {"a"}
