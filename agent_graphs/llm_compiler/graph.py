@@ -263,14 +263,7 @@ def plan_and_schedule(
         else:
             _LIVE[token] = partial(_after, read_back, plan)
         planned = planner_call({"token": token, "round": rnd})
-    update: dict[str, Any] = settings_update(state, ctx)
-    log = Journal(journal, sched.call_soon, sched.restore, sched.release,
-                  call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
 
-    def line(step: Mapping[str, Any]) -> str:  # made once, when the task was planned
-        return said.get(step["id"]) or _line(step)
-
-    if fresh:
         def planner_done(future: Any) -> None:
             if future.exception() is None:  # a stored plan (a resume) arrives whole here
                 for step in future.result()["tasks"]:
@@ -282,6 +275,13 @@ def plan_and_schedule(
         for step in state.get("plan") or []:
             sched.add(step)
         sched.close()
+    update: dict[str, Any] = settings_update(state, ctx)
+    log = Journal(journal, sched.call_soon, sched.restore, sched.release,
+                  call_later=sched.call_later, spacing=cs.compiler_journal_spacing)
+
+    def line(step: Mapping[str, Any]) -> str:  # made once, when the task was planned
+        return said.get(step["id"]) or _line(step)
+
     try:
         log.start()
         read_back.set()

@@ -47,6 +47,30 @@ _START_WAIT = 0.01
 waits for the workers just launched to get going."""
 
 
+class _Countdown:
+    """How many launched workers are not yet under way; ``wait`` returns once none is.
+
+    ``up`` and ``down`` are called under the scheduler's ``_starting_lock``."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._none = threading.Event()
+        self._none.set()
+
+    def up(self) -> None:
+        self._n += 1
+        self._none.clear()
+
+    def down(self) -> None:
+        self._n -= 1
+        if not self._n:
+            self._none.set()
+
+    def wait(self, timeout: float | None) -> None:
+        if not self._none.is_set():
+            self._none.wait(timeout)
+
+
 def _skipped(step: Mapping[str, Any], dep: str, why: str) -> dict[str, Any]:
     return {"step_id": step["id"], "tool": step["tool"], "args": step["args"], "ok": False,
             "skipped": True, "error": f"not run: it depends on {dep}, which {why}"}
@@ -94,9 +118,8 @@ class Scheduler:
         self.prepare, self.execute = prepare, execute
         self.on_start, self.on_accept = on_start, on_accept
         self.timeout, self.expired = timeout, expired
-        self.held = held
-        """While held, ready tasks wait (until the journal is read back)."""
         self._released = threading.Event()
+        """Clear while held: ready tasks wait (until the journal is read back)."""
         if not held:
             self._released.set()
         self.max_concurrency = max(1, max_concurrency)
@@ -126,15 +149,16 @@ class Scheduler:
         """Actions started since the loop last reported, for ``on_start``."""
         self._accepted: list[Mapping[str, Any]] = []
         """Tasks to announce since the loop last reported, for ``on_accept``."""
-        self._starting = 0
-        self._starting_elsewhere = 0
         self._starting_lock = threading.Lock()
-        self._all_started = threading.Event()
-        """Set while no launched worker is still on its way to its tool."""
-        self._all_started.set()
-        self._others_started = threading.Event()
-        """The same for the workers launched by other threads than a streaming planner's."""
-        self._others_started.set()
+        self._starting = _Countdown()
+        """Workers launched and still on their way to their tools."""
+        self._starting_elsewhere = _Countdown()
+        """The same, launched by other threads than a streaming planner's."""
+
+    @property
+    def held(self) -> bool:
+        """While held, ready tasks wait (until :meth:`release`)."""
+        return not self._released.is_set()
 
     # --- inputs, from any thread ------------------------------------------------------------
 
@@ -162,8 +186,8 @@ class Scheduler:
             # The node is still setting up (reading the journal back): it needs the GIL
             # that a planner parsing its stream would keep for up to 5 ms at a time.
             self._released.wait(wait)
-        elif few and not self._all_started.is_set():
-            self._all_started.wait(wait)
+        elif few:
+            self._starting.wait(wait)
 
     def yield_to_starts(self, wait: float | None = _START_WAIT) -> None:
         """Wait (at most ``wait``) while tasks that another thread just launched (a fan-out
@@ -174,8 +198,7 @@ class Scheduler:
         delays those tasks, which are on the DAG's critical path; the plan's next chunk
         can wait a fraction of a millisecond.
         """
-        if not self._others_started.is_set():
-            self._others_started.wait(wait)
+        self._starting_elsewhere.wait(wait)
 
     def close(self, error: BaseException | None = None) -> None:
         """No more tasks will arrive; with ``error``, start nothing new either."""
@@ -184,9 +207,8 @@ class Scheduler:
     def release(self) -> None:
         """Let ready tasks start (e.g. from ``call_soon``, once the journal is read back)."""
         with self._lock:
-            self.held = False
+            self._released.set()
             self._pump()
-        self._released.set()
         self._wake()
 
     def restore(self, outcomes: list[dict[str, Any]]) -> None:
@@ -264,8 +286,7 @@ class Scheduler:
         (waiting until their workers are under way: a fan-out of ready tasks is on the
         DAG's critical path), since events and journal writes (about a millisecond of
         the GIL each) can wait."""
-        if not self._all_started.is_set():
-            self._all_started.wait(_START_WAIT)
+        self._starting.wait(_START_WAIT)
         with self._lock:
             accepted, self._accepted = self._accepted, []
             started, self._started = self._started, []
@@ -359,11 +380,9 @@ class Scheduler:
         :meth:`yield_to_starts`)."""
         while (action := self._take()) is not None:
             with self._starting_lock:
-                self._starting += 1
-                self._all_started.clear()
+                self._starting.up()
                 if elsewhere:
-                    self._starting_elsewhere += 1
-                    self._others_started.clear()
+                    self._starting_elsewhere.up()
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
@@ -400,13 +419,9 @@ class Scheduler:
     def _work(self, action: dict[str, Any], elsewhere: bool = True) -> None:
         """Run ``action``, start what its outcome made ready, and run one of those too."""
         with self._starting_lock:
-            self._starting -= 1
-            if not self._starting:
-                self._all_started.set()
+            self._starting.down()
             if elsewhere:
-                self._starting_elsewhere -= 1
-                if not self._starting_elsewhere:
-                    self._others_started.set()
+                self._starting_elsewhere.down()
         next_action: dict[str, Any] | None = action
         while next_action is not None:
             outcome = self._execute(next_action)
