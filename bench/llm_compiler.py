@@ -48,6 +48,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,6 +68,7 @@ from agent_graphs.llm_compiler.planner import StepStream  # noqa: E402
 from checkpoints import open_saver  # noqa: E402
 from tests.fakes import StreamingScriptedChatModel, call, install  # noqa: E402
 from tools import Risk  # noqa: E402
+from tools.runner import spawn  # noqa: E402
 
 REGIMES = {"200-800 ms": (200, 800, (10, 50)), "10-100 ms": (10, 100, (10, 50, 200))}
 SHAPES = ("wide", "deep", "diamond", "random")
@@ -74,6 +76,8 @@ TARGETS = {("200-800 ms", s): 1.02 for s in SHAPES} | {
     ("10-100 ms", "deep"): 1.05, ("10-100 ms", "diamond"): 1.05,
     ("10-100 ms", "random"): 1.05, ("10-100 ms", "wide"): 1.3}
 EXECUTORS = ("sequential", "polling", "send waves", "llm_compiler")
+FLOORS = ("bare threads", "langgraph node")
+"""Not in the default table (``--only`` them): how close anything gets on this machine."""
 
 
 # --- DAGs and the scripted planner -------------------------------------------------------
@@ -293,6 +297,99 @@ def run_send_waves(model: Any, tmp: Path) -> float:
     return time.perf_counter() - t0
 
 
+# --- the floors: how close anything can get on this machine ---------------------------------
+
+
+def run_dag(model: Any, rows: Rows) -> list[str]:
+    """The least an executor can do: each task starts the moment the stream has emitted
+    it and its dependencies are done, in a reused thread; the thread that finishes a task
+    starts what it made ready and runs one of those itself; a row per task in SQLite. No
+    events, no checkpoints, no timeouts, no approvals: a floor, not a product."""
+    lock = threading.Lock()
+    waiting: dict[str, dict[str, Any]] = {}
+    done: list[str] = []
+    seen = [0]
+    over = threading.Event()
+    streamed = threading.Event()
+
+    def ready_ones() -> list[dict[str, Any]]:  # under the lock
+        ready = [s for s in waiting.values() if set(s["depends_on"]) <= set(done)]
+        for s in ready:
+            del waiting[s["id"]]
+        return ready
+
+    def work(step: dict[str, Any] | None) -> None:
+        while step is not None:
+            BOX["box"].run("sim", step["args"], timeout=None)
+            with lock:
+                done.append(step["id"])
+                ready = ready_ones()
+                if streamed.is_set() and len(done) == seen[0]:
+                    over.set()
+            for other in ready[1:]:
+                spawn(partial(work, other), name="bench")
+            rows.put(step["id"])
+            step = ready[0] if ready else None
+
+    def arrived(step: dict[str, Any]) -> None:
+        with lock:
+            seen[0] += 1
+            waiting[step["id"]] = step
+            ready = ready_ones()
+        for s in ready:
+            spawn(partial(work, s), name="bench")
+
+    stream_plan(model, arrived)
+    with lock:
+        streamed.set()
+        if len(done) == seen[0]:
+            over.set()
+    over.wait()
+    return done
+
+
+def run_threads(model: Any, tmp: Path) -> float:
+    rows, t0 = Rows(tmp / "threads.sqlite"), time.perf_counter()
+    run_dag(model, rows)
+    return time.perf_counter() - t0
+
+
+class FloorState(TypedDict, total=False):
+    done: list[str]
+
+
+_FLOOR: dict[str, Any] = {}
+
+
+def _floor_node(state: FloorState) -> dict[str, Any]:
+    return {"done": run_dag(_FLOOR["model"], _FLOOR["rows"])}
+
+
+def _floor_builder() -> StateGraph:
+    b = StateGraph(FloorState)
+    b.add_node("run", _floor_node)
+    b.add_edge(START, "run")
+    return b
+
+
+FLOOR = _floor_builder()
+
+
+def run_node(model: Any, tmp: Path) -> float:
+    """``run_dag`` as the one node of a LangGraph graph, run as llm_compiler is (SQLite,
+    ``durability="sync"``, streamed with custom and updates, ended by the node's update):
+    what LangGraph itself costs a run, before and after the node."""
+    graph = compiled(FLOOR, tmp.parent / "floor.sqlite")
+    _FLOOR.update(model=model, rows=Rows(tmp / "node.sqlite"))
+    config = {"configurable": {"thread_id": tmp.name}}
+    t0 = time.perf_counter()
+    for mode, chunk in graph.stream({"done": []}, config, durability="sync",
+                                    stream_mode=["custom", "updates"]):
+        if mode == "updates" and "run" in chunk:
+            return time.perf_counter() - t0
+    raise RuntimeError("the floor graph ended without its node's update")
+
+
 @tool("sim")
 def sim_tool(label: str, ms: int) -> str:
     """Simulate a tool call that takes ms milliseconds."""
@@ -402,10 +499,14 @@ def main() -> None:
                         help="the simulated tool: a LangChain @tool, or bare (latency only)")
     parser.add_argument("--repeats", type=int, default=5,
                         help="runs per cell and executor (median; fewer if a run is long)")
-    parser.add_argument("--only", default="", help="comma-separated executors to run")
+    parser.add_argument("--only", default="",
+                        help="comma-separated executors to run (the floors too: "
+                             + ", ".join(FLOORS) + ")")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     only = [e for e in (args.only.split(",") if args.only else EXECUTORS)]
+    if unknown := set(only) - {*EXECUTORS, *FLOORS}:
+        parser.error(f"unknown executors {sorted(unknown)}: pick from {[*EXECUTORS, *FLOORS]}")
     regimes = {"10-100 ms": (10, 100, (10, 50))} if args.quick else REGIMES
     load = os.getloadavg()
     rows = []
@@ -462,7 +563,8 @@ def _run(executor: str, model: Any, tmp: Path, n: int) -> float:
     if executor == "llm_compiler":
         return run_compiler(model, tmp, n)
     return {"sequential": run_sequential, "polling": run_polling,
-            "send waves": run_send_waves}[executor](model, tmp)
+            "send waves": run_send_waves, "bare threads": run_threads,
+            "langgraph node": run_node}[executor](model, tmp)
 
 
 def _columns(only: list[str]) -> list[str]:
@@ -471,7 +573,7 @@ def _columns(only: list[str]) -> list[str]:
 
 def _line(row: dict[str, Any], only: list[str]) -> str:
     ratios = " | ".join(
-        f"{row['walls'][e] / row['bound']:.{3 if e in ('llm_compiler', 'whole run') else 2}f}"
+        f"{row['walls'][e] / row['bound']:.{3 if e in ('llm_compiler', 'whole run', *FLOORS) else 2}f}"
         for e in _columns(only))
     target = row["target"]
     mark = "" if target is None or "llm_compiler" not in row["walls"] else (
@@ -513,10 +615,21 @@ def _table(rows: list[dict[str, Any]], only: list[str], args: Any, load: tuple,
         "result in the state update); `whole run ×` adds the joiner (a scripted model) "
         "and the last checkpoint. `plan streamed` is when the planner alone has emitted "
         "its last task. `first task started / last task planned`: in the llm_compiler run "
-        "shown, from the start of the run (the first task starts before the plan is done).",
+        "shown, from the start of the run (the first task starts before the plan is done)."
+        + (" The floors: `bare threads` runs the DAG with nothing but reused threads (each "
+           "task started the moment the stream has emitted it and its dependencies are "
+           "done, by the thread that finished the last of them; the tool through the same "
+           "`Toolbox.run(timeout=None)`; a SQLite row per task; no "
+           "events, checkpoints, timeouts or approvals); `langgraph node` runs the same "
+           "inside the one node of a LangGraph graph run as llm_compiler is (SQLite "
+           "checkpointer, `durability=\"sync\"`, streamed with custom and updates, ended "
+           "by the node's update): what LangGraph itself costs a run."
+           if set(FLOORS) & set(only) else ""),
         "",
         f"Command: `.venv/bin/python bench/llm_compiler.py --tool {args.tool} "
         f"--token-delay {args.token_delay:g} "
+        + ("--quick " if args.quick else "")
+        + (f"--only \"{','.join(only)}\" " if args.only else "")
         + (f"--repeats {args.repeats} " if args.repeats != 5 else "")
         + f"--out {args.out or '-'}`",
         "",
