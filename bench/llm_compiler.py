@@ -300,11 +300,11 @@ def run_send_waves(model: Any, tmp: Path) -> float:
 # --- the floors: how close anything can get on this machine ---------------------------------
 
 
-def run_dag(model: Any, rows: Rows) -> list[str]:
+def run_dag(model: Any) -> list[str]:
     """The least an executor can do: each task starts the moment the stream has emitted
     it and its dependencies are done, in a reused thread; the thread that finishes a task
-    starts what it made ready and runs one of those itself; a row per task in SQLite. No
-    events, no checkpoints, no timeouts, no approvals: a floor, not a product."""
+    starts what it made ready and runs one of those itself. Nothing persisted, no events,
+    no timeouts, no approvals: a floor, not a product."""
     lock = threading.Lock()
     waiting: dict[str, dict[str, Any]] = {}
     done: list[str] = []
@@ -328,7 +328,6 @@ def run_dag(model: Any, rows: Rows) -> list[str]:
                     over.set()
             for other in ready[1:]:
                 spawn(partial(work, other), name="bench")
-            rows.put(step["id"])
             step = ready[0] if ready else None
 
     def arrived(step: dict[str, Any]) -> None:
@@ -349,8 +348,8 @@ def run_dag(model: Any, rows: Rows) -> list[str]:
 
 
 def run_threads(model: Any, tmp: Path) -> float:
-    rows, t0 = Rows(tmp / "threads.sqlite"), time.perf_counter()
-    run_dag(model, rows)
+    t0 = time.perf_counter()
+    run_dag(model)
     return time.perf_counter() - t0
 
 
@@ -362,7 +361,7 @@ _FLOOR: dict[str, Any] = {}
 
 
 def _floor_node(state: FloorState) -> dict[str, Any]:
-    return {"done": run_dag(_FLOOR["model"], _FLOOR["rows"])}
+    return {"done": run_dag(_FLOOR["model"])}
 
 
 def _floor_builder() -> StateGraph:
@@ -380,7 +379,7 @@ def run_node(model: Any, tmp: Path) -> float:
     ``durability="sync"``, streamed with custom and updates, ended by the node's update):
     what LangGraph itself costs a run, before and after the node."""
     graph = compiled(FLOOR, tmp.parent / "floor.sqlite")
-    _FLOOR.update(model=model, rows=Rows(tmp / "node.sqlite"))
+    _FLOOR["model"] = model
     config = {"configurable": {"thread_id": tmp.name}}
     t0 = time.perf_counter()
     for mode, chunk in graph.stream({"done": []}, config, durability="sync",
@@ -607,7 +606,9 @@ def _table(rows: list[dict[str, Any]], only: list[str], args: Any, load: tuple,
         f"worker thread with a timeout, the tool's invoke; {overhead * 1000:.2f} ms a "
         "call with a 0 ms tool, measured in this run); llm_compiler runs the same "
         "`Toolbox.run` with `timeout=None` in its own worker, its scheduler keeping the "
-        "deadline. Every executor persists to SQLite and streams the plan from one "
+        "deadline. Every executor "
+        + ("but the floors " if set(FLOORS) & set(only) else "")
+        + "persists to SQLite, and all stream the plan from one "
         "scripted model per cell (a process keeps its model clients). Median of "
         f"up to {args.repeats} runs per cell (as many as fit in 5 s); wall time divided by "
         "the critical path (lower is better, 1.00 is the physical limit). "
@@ -619,8 +620,8 @@ def _table(rows: list[dict[str, Any]], only: list[str], args: Any, load: tuple,
         + (" The floors: `bare threads` runs the DAG with nothing but reused threads (each "
            "task started the moment the stream has emitted it and its dependencies are "
            "done, by the thread that finished the last of them; the tool through the same "
-           "`Toolbox.run(timeout=None)`; a SQLite row per task; no "
-           "events, checkpoints, timeouts or approvals); `langgraph node` runs the same "
+           "`Toolbox.run(timeout=None)`; nothing persisted, no events, timeouts or "
+           "approvals); `langgraph node` runs the same "
            "inside the one node of a LangGraph graph run as llm_compiler is (SQLite "
            "checkpointer, `durability=\"sync\"`, streamed with custom and updates, ended "
            "by the node's update): what LangGraph itself costs a run."
