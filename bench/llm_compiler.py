@@ -300,56 +300,69 @@ def run_send_waves(model: Any, tmp: Path) -> float:
 # --- the floors: how close anything can get on this machine ---------------------------------
 
 
-def run_dag(model: Any) -> list[str]:
+class BareDag:
     """The least an executor can do: each task starts the moment the stream has emitted
     it and its dependencies are done, in a reused thread; the thread that finishes a task
     starts what it made ready and runs one of those itself. Nothing persisted, no events,
     no timeouts, no approvals: a floor, not a product."""
-    lock = threading.Lock()
-    waiting: dict[str, dict[str, Any]] = {}
-    done: list[str] = []
-    seen = [0]
-    over = threading.Event()
-    streamed = threading.Event()
 
-    def ready_ones() -> list[dict[str, Any]]:  # under the lock
-        ready = [s for s in waiting.values() if set(s["depends_on"]) <= set(done)]
-        for s in ready:
-            del waiting[s["id"]]
-        return ready
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done: list[str] = []
+        self.finished: set[str] = set()
+        self.missing: dict[str, set[str]] = {}
+        """Tasks still waiting, with the dependencies they wait for."""
+        self.dependents: dict[str, list[dict[str, Any]]] = {}
+        self.planned = 0
+        self.streamed = False
+        self.over = threading.Event()
 
-    def work(step: dict[str, Any] | None) -> None:
+    def run(self, model: Any) -> list[str]:
+        """Run the plan ``model`` streams; return the task ids in finishing order."""
+        stream_plan(model, self.arrived)
+        with self.lock:
+            self.streamed = True
+            self._check_over()
+        self.over.wait()
+        return self.done
+
+    def arrived(self, step: dict[str, Any]) -> None:
+        with self.lock:
+            self.planned += 1
+            waits = set(step["depends_on"]) - self.finished
+            if waits:
+                self.missing[step["id"]] = waits
+                for dep in waits:
+                    self.dependents.setdefault(dep, []).append(step)
+        if not waits:
+            spawn(partial(self.work, step), name="bench")
+
+    def work(self, step: dict[str, Any] | None) -> None:
         while step is not None:
             BOX["box"].run("sim", step["args"], timeout=None)
-            with lock:
-                done.append(step["id"])
-                ready = ready_ones()
-                if streamed.is_set() and len(done) == seen[0]:
-                    over.set()
+            with self.lock:
+                self.done.append(step["id"])
+                self.finished.add(step["id"])
+                ready = []
+                for dependent in self.dependents.pop(step["id"], []):
+                    waits = self.missing[dependent["id"]]
+                    waits.discard(step["id"])
+                    if not waits:
+                        del self.missing[dependent["id"]]
+                        ready.append(dependent)
+                self._check_over()
             for other in ready[1:]:
-                spawn(partial(work, other), name="bench")
+                spawn(partial(self.work, other), name="bench")
             step = ready[0] if ready else None
 
-    def arrived(step: dict[str, Any]) -> None:
-        with lock:
-            seen[0] += 1
-            waiting[step["id"]] = step
-            ready = ready_ones()
-        for s in ready:
-            spawn(partial(work, s), name="bench")
-
-    stream_plan(model, arrived)
-    with lock:
-        streamed.set()
-        if len(done) == seen[0]:
-            over.set()
-    over.wait()
-    return done
+    def _check_over(self) -> None:  # under the lock
+        if self.streamed and len(self.done) == self.planned:
+            self.over.set()
 
 
 def run_threads(model: Any, tmp: Path) -> float:
     t0 = time.perf_counter()
-    run_dag(model)
+    BareDag().run(model)
     return time.perf_counter() - t0
 
 
@@ -361,7 +374,7 @@ _FLOOR: dict[str, Any] = {}
 
 
 def _floor_node(state: FloorState) -> dict[str, Any]:
-    return {"done": run_dag(_FLOOR["model"])}
+    return {"done": BareDag().run(_FLOOR["model"])}
 
 
 def _floor_builder() -> StateGraph:
@@ -374,16 +387,17 @@ def _floor_builder() -> StateGraph:
 FLOOR = _floor_builder()
 
 
-def run_node(model: Any, tmp: Path) -> float:
-    """``run_dag`` as the one node of a LangGraph graph, run as llm_compiler is (SQLite,
-    ``durability="sync"``, streamed with custom and updates, ended by the node's update):
-    what LangGraph itself costs a run, before and after the node."""
+def run_node(model: Any, tmp: Path, durability: str = "sync",
+             modes: tuple[str, ...] = ("custom", "updates")) -> float:
+    """``BareDag`` as the one node of a LangGraph graph, run as llm_compiler is (SQLite,
+    ``durability`` and stream ``modes`` alike, ended by the node's update): what LangGraph
+    itself costs a run, before and after the node."""
     graph = compiled(FLOOR, tmp.parent / "floor.sqlite")
     _FLOOR["model"] = model
     config = {"configurable": {"thread_id": tmp.name}}
     t0 = time.perf_counter()
-    for mode, chunk in graph.stream({"done": []}, config, durability="sync",
-                                    stream_mode=["custom", "updates"]):
+    for mode, chunk in graph.stream({"done": []}, config, durability=durability,
+                                    stream_mode=list(modes)):
         if mode == "updates" and "run" in chunk:
             return time.perf_counter() - t0
     raise RuntimeError("the floor graph ended without its node's update")
@@ -423,6 +437,19 @@ GRAPH = {"compiler": build_graph(tools={"sim": (sim_tool, Risk.LOW)})}
 BOX: dict[str, Any] = {}
 
 
+def use_tool(name: str, tmpdir: Path) -> None:
+    """Build the llm_compiler graph and the seed's toolbox on the simulated tool ``name``,
+    with a workspace in ``tmpdir``."""
+    from agent_graphs.context import Context
+    from agent_graphs.llm_compiler.graph import _toolbox
+
+    # A new dict, not the old one changed: toolboxes are cached by the dict's id.
+    tools = {"sim": (SIM_TOOLS[name], Risk.LOW)}
+    GRAPH["compiler"] = build_graph(tools=tools)
+    BOX["box"] = _toolbox(Context(workspace=str(tmpdir / "ws"),
+                                  outbox=str(tmpdir / "outbox.jsonl")), tools)
+
+
 def tool_call_overhead(calls: int = 300) -> float:
     """Median wall time of ``Toolbox.run`` on the ``sim`` tool with a 0 ms latency."""
     times = []
@@ -445,7 +472,10 @@ FAKES: dict[str, Any] = {}
 """The scripted models of the llm_compiler runs (the joiner built once, like the planner)."""
 
 
-def run_compiler(model: Any, tmp: Path, n: int) -> float:
+def run_compiler(model: Any, tmp: Path, n: int, durability: str = "sync",
+                 modes: tuple[str, ...] = ("custom", "updates")) -> float:
+    """One llm_compiler run, as the CLI runs it by default (``durability``, stream
+    ``modes``); seconds until plan_and_schedule's update (the whole run goes to ``LAST``)."""
     if not FAKES:
         FAKES.update(install(fallbacks={"joiner": lambda m, b: call(
             "JoinDecision", thought="done", action="finish", answer="done")}))
@@ -463,7 +493,7 @@ def run_compiler(model: Any, tmp: Path, n: int) -> float:
     dag = 0.0
     seen: dict[str, float] = {}
     for mode, chunk in graph.stream({"goal": "bench"}, config, context=context,
-                                    durability="sync", stream_mode=["custom", "updates"]):
+                                    durability=durability, stream_mode=list(modes)):
         if mode == "updates" and "plan_and_schedule" in chunk:
             dag = time.perf_counter() - t0  # every task done, the node returned
         elif mode == "custom" and chunk.get("event") in ("task_started", "task_planned"):
@@ -510,14 +540,7 @@ def main() -> None:
     load = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir, _OPEN:
-        from agent_graphs.context import Context
-        from agent_graphs.llm_compiler.graph import _toolbox
-
-        # A new dict, not the old one changed: toolboxes are cached by the dict's id.
-        tools = {"sim": (SIM_TOOLS[args.tool], Risk.LOW)}
-        GRAPH["compiler"] = build_graph(tools=tools)
-        BOX["box"] = _toolbox(Context(workspace=str(Path(tmpdir) / "ws"),
-                                      outbox=str(Path(tmpdir) / "outbox.jsonl")), tools)
+        use_tool(args.tool, Path(tmpdir))
         overhead = tool_call_overhead()
         warm = make_dag("wide", 3, 1, 2, seed=0)  # imports, toolbox, first SQLite files
         for ex in only:

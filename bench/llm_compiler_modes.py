@@ -6,7 +6,8 @@ streamed with custom and updates). This runs one cell of it (10-100 ms tools, di
 ways, run after run in turn so that the machine's drift hits each alike: durability sync
 or async (LangGraph's default), streamed with custom and updates or with updates only
 (what ``invoke`` does). Beside each, the floor: the same bare executor as the one node
-of a LangGraph graph (``run_node`` there). Both are timed to their node's update.
+of a LangGraph graph (``run_node`` there). Both are timed to their node's update, by
+``bench/llm_compiler.py``'s own runs.
 
 Usage:
     .venv/bin/python bench/llm_compiler_modes.py [--shape diamond --tasks 10 --repeats 31]
@@ -21,33 +22,16 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import llm_compiler as bench  # noqa: E402
 
-from agent_graphs.context import Context  # noqa: E402
-from agent_graphs.llm_compiler.graph import _toolbox, build_graph  # noqa: E402
-from tools import Risk  # noqa: E402
-
 MODES = [("sync", ("custom", "updates")), ("sync", ("updates",)),
          ("async", ("custom", "updates")), ("async", ("updates",))]
-
-
-def timed(graph: Any, node: str, inputs: dict[str, Any], config: dict[str, Any],
-          durability: str, modes: tuple[str, ...], **kwargs: Any) -> float:
-    """Seconds from ``stream()`` to ``node``'s update."""
-    t0 = time.perf_counter()
-    for _, chunk in graph.stream(inputs, config, durability=durability,
-                                 stream_mode=list(modes), **kwargs):
-        if isinstance(chunk, dict) and node in chunk:
-            return time.perf_counter() - t0
-    raise RuntimeError(f"no update from {node}")
 
 
 def main() -> None:
@@ -60,36 +44,22 @@ def main() -> None:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmpdir, bench._OPEN:
         tmp = Path(tmpdir)
-        tools = {"sim": (bench.SIM_TOOLS["bare"], Risk.LOW)}
-        bench.GRAPH["compiler"] = build_graph(tools=tools)
-        bench.BOX["box"] = _toolbox(Context(workspace=str(tmp / "ws"),
-                                           outbox=str(tmp / "outbox.jsonl")), tools)
+        bench.use_tool("bare", tmp)
         steps = bench.make_dag(args.shape, args.tasks, 10, 100, seed=1)
         model = bench.planner_model(steps, 16, 0.0005)
         bound = bench.critical_path(steps, bench.emission_times(model))
+
+        def fresh() -> Path:  # each run on a new thread of the graph's database
+            return Path(tempfile.mkdtemp(dir=tmp))
+
         for _ in range(2):  # warm: imports, toolbox, scripted models, SQLite files
-            bench.run_compiler(model, Path(tempfile.mkdtemp(dir=tmp)), args.tasks)
-            bench.run_node(model, Path(tempfile.mkdtemp(dir=tmp)))
-        compiler = bench.compiled(bench.GRAPH["compiler"], tmp / "compiler.sqlite")
-        floor = bench.compiled(bench.FLOOR, tmp / "floor.sqlite")
-        context = {"planner_model": "fake:planner", "models": {"joiner": "fake:joiner"},
-                   "workspace": str(tmp / "ws"), "outbox": str(tmp / "outbox.jsonl")}
+            bench.run_compiler(model, fresh(), args.tasks)
+            bench.run_node(model, fresh())
 
-        def run_compiler(durability: str, modes: tuple[str, ...]) -> float:
-            config = {"configurable": {"thread_id": Path(tempfile.mkdtemp(dir=tmp)).name},
-                      "recursion_limit": 100}
-            return timed(compiler, "plan_and_schedule", {"goal": "bench"}, config,
-                         durability, modes, context=context)
-
-        def run_floor(durability: str, modes: tuple[str, ...]) -> float:
-            run = Path(tempfile.mkdtemp(dir=tmp))
-            bench._FLOOR["model"] = model
-            return timed(floor, "run", {"done": []}, {"configurable": {"thread_id": run.name}},
-                         durability, modes)
-
-        runs: dict[tuple[str, str, tuple[str, ...]], list[float]] = {}
         kinds: dict[str, Callable[[str, tuple[str, ...]], float]] = {
-            "langgraph node": run_floor, "llm_compiler": run_compiler}
+            "langgraph node": lambda d, m: bench.run_node(model, fresh(), d, m),
+            "llm_compiler": lambda d, m: bench.run_compiler(model, fresh(), args.tasks, d, m)}
+        runs: dict[tuple[str, str, tuple[str, ...]], list[float]] = {}
         for _ in range(args.repeats):
             for durability, modes in MODES:
                 for kind, run in kinds.items():

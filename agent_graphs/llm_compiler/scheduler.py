@@ -48,23 +48,24 @@ waits for the workers just launched to get going."""
 
 
 class _Countdown:
-    """How many launched workers are not yet under way; ``wait`` returns once none is.
-
-    ``up`` and ``down`` are called under the scheduler's ``_starting_lock``."""
+    """How many launched workers are not yet under way; ``wait`` returns once none is."""
 
     def __init__(self) -> None:
         self._n = 0
+        self._lock = threading.Lock()
         self._none = threading.Event()
         self._none.set()
 
     def up(self) -> None:
-        self._n += 1
-        self._none.clear()
+        with self._lock:
+            self._n += 1
+            self._none.clear()
 
     def down(self) -> None:
-        self._n -= 1
-        if not self._n:
-            self._none.set()
+        with self._lock:
+            self._n -= 1
+            if not self._n:
+                self._none.set()
 
     def wait(self, timeout: float | None) -> None:
         if not self._none.is_set():
@@ -149,7 +150,6 @@ class Scheduler:
         """Actions started since the loop last reported, for ``on_start``."""
         self._accepted: list[Mapping[str, Any]] = []
         """Tasks to announce since the loop last reported, for ``on_accept``."""
-        self._starting_lock = threading.Lock()
         self._starting = _Countdown()
         """Workers launched and still on their way to their tools."""
         self._starting_elsewhere = _Countdown()
@@ -379,10 +379,9 @@ class Scheduler:
         ``elsewhere``: launched by another thread than a streaming planner's (see
         :meth:`yield_to_starts`)."""
         while (action := self._take()) is not None:
-            with self._starting_lock:
-                self._starting.up()
-                if elsewhere:
-                    self._starting_elsewhere.up()
+            self._starting.up()
+            if elsewhere:
+                self._starting_elsewhere.up()
             # Each worker gets its own copy of the node's context (run config, stream
             # writer): one Context object cannot be entered by two threads at once.
             context = contextvars.copy_context()
@@ -418,10 +417,9 @@ class Scheduler:
 
     def _work(self, action: dict[str, Any], elsewhere: bool = True) -> None:
         """Run ``action``, start what its outcome made ready, and run one of those too."""
-        with self._starting_lock:
-            self._starting.down()
-            if elsewhere:
-                self._starting_elsewhere.down()
+        self._starting.down()
+        if elsewhere:
+            self._starting_elsewhere.down()
         next_action: dict[str, Any] | None = action
         while next_action is not None:
             outcome = self._execute(next_action)
